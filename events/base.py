@@ -1,0 +1,71 @@
+"""The base of every contract: domain events (facts) and commands (requests).
+
+Events are immutable, keyword-only msgspec Structs. Each concrete event class is
+registered under a stable type name ``<kind>.<EventName>`` (its *topic*), which
+is what the event store and the stream record, so classes can move between
+modules without breaking stored history. ``class_version`` plus static
+``upcast_vN_vN1(state)`` methods on the class turn old payloads into new ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, ClassVar
+from uuid import UUID
+
+import msgspec
+
+UpcastFn = Callable[[dict[str, Any]], None]
+
+
+class DomainEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """A decided fact about one aggregate, at one version, at one time."""
+
+    originator_id: UUID
+    originator_version: int
+    timestamp: datetime
+
+    #: the aggregate kind, the second token of the subject (``session``, ``agent``…)
+    kind: ClassVar[str] = ""
+    class_version: ClassVar[int] = 1
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__name__.startswith("_") or not cls.kind:
+            return
+        EVENT_TYPES.register(cls)
+
+    @classmethod
+    def type_name(cls) -> str:
+        return f"{cls.kind}.{cls.__name__}"
+
+
+class Command(msgspec.Struct, frozen=True, kw_only=True):
+    """A request to change state; carries the client's id for idempotency."""
+
+    request_id: str
+
+
+class EventTypeRegistry:
+    """Maps stable type names to event classes (and back)."""
+
+    def __init__(self) -> None:
+        self._by_name: dict[str, type[DomainEvent]] = {}
+
+    def register(self, cls: type[DomainEvent]) -> None:
+        name = cls.type_name()
+        existing = self._by_name.get(name)
+        if existing is not None and existing is not cls:
+            if (existing.__module__, existing.__qualname__) != (cls.__module__, cls.__qualname__):
+                raise TypeError(f"event type {name!r} is already registered by {existing!r}")
+        self._by_name[name] = cls
+
+    def resolve(self, name: str) -> type[DomainEvent] | None:
+        return self._by_name.get(name)
+
+    def names(self) -> list[str]:
+        return sorted(self._by_name)
+
+
+EVENT_TYPES = EventTypeRegistry()

@@ -1,0 +1,72 @@
+"""Encoding of events to bytes and back, identical in the store and on the stream.
+
+A stored event is ``(topic, payload)``: the topic is ``<kind>.<EventName>@<version>``
+and the payload is the msgspec JSON of the Struct. Decoding an older version
+runs the class's upcasters; anything that cannot be decoded raises a typed
+:class:`DecodeError` so that consumers can park it with its reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from events.base import EVENT_TYPES, DomainEvent
+
+_encoder = msgspec.json.Encoder()
+_raw_decoder = msgspec.json.Decoder(dict[str, Any])
+
+
+class DecodeError(Exception):
+    """An event that this process cannot turn back into a domain event."""
+
+    reason = "undecodable"
+
+
+class UnknownEventType(DecodeError):
+    reason = "unknown-type"
+
+
+class NewerEventVersion(DecodeError):
+    reason = "newer-version"
+
+
+class CorruptPayload(DecodeError):
+    reason = "corrupt-payload"
+
+
+def topic_of(event: DomainEvent) -> str:
+    cls = type(event)
+    return f"{cls.type_name()}@{cls.class_version}"
+
+
+def split_topic(topic: str) -> tuple[str, int]:
+    name, sep, version = topic.rpartition("@")
+    if not sep or not name or not version.isdigit():
+        raise UnknownEventType(f"malformed event topic {topic!r}")
+    return name, int(version)
+
+
+def encode(event: DomainEvent) -> tuple[str, bytes]:
+    return topic_of(event), _encoder.encode(event)
+
+
+def decode(topic: str, payload: bytes) -> DomainEvent:
+    name, version = split_topic(topic)
+    cls = EVENT_TYPES.resolve(name)
+    if cls is None:
+        raise UnknownEventType(f"unknown event type {name!r}")
+    if version > cls.class_version:
+        raise NewerEventVersion(
+            f"{name} version {version} is newer than this process knows ({cls.class_version})"
+        )
+    try:
+        if version == cls.class_version:
+            return msgspec.json.decode(payload, type=cls)
+        state = _raw_decoder.decode(payload)
+        for v in range(version, cls.class_version):
+            getattr(cls, f"upcast_v{v}_v{v + 1}")(state)
+        return msgspec.convert(state, type=cls)
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
+        raise CorruptPayload(f"{name}@{version}: {exc}") from exc

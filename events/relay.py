@@ -1,0 +1,226 @@
+"""The relay: every stored event onto ``BERTH_EVENTS``, in order, exactly once.
+
+It follows the store's notification log and publishes each notification with
+``Nats-Msg-Id`` = its notification id and ``Nats-Expected-Last-Sequence`` = the
+stream sequence it must follow. The stream itself is the relay's only memory:
+at start, and after any surprise (a rejected expectation, a duplicate, a lost
+connection), it reads the stream's last message and goes on after that
+notification. Because every message names the exact sequence it must follow,
+two relays running at once cannot interleave, skip or repeat an event: one wins
+each position, the other is refused, re-reads the stream and carries on.
+
+Publishes are pipelined (``publish_async``) in batches, since one round trip per
+event would cap the relay at a few thousand events per second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from nats.aio.client import Client as NATS
+from nats.errors import Error as NatsError
+from nats.js import JetStreamContext
+from nats.js.api import PubAck
+from nats.js.errors import APIError, NotFoundError
+
+from events.codec import split_topic
+from events.streams import EVENTS_STREAM
+from events.subjects import MSG_ID_HEADER, TOPIC_HEADER, event_subject
+
+log = logging.getLogger("berth.relay")
+
+EXPECTED_LAST_SEQ_HEADER = "Nats-Expected-Last-Sequence"
+WRONG_LAST_SEQUENCE = 10071
+
+
+class StoredNotification(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def originator_id(self) -> object: ...
+    @property
+    def topic(self) -> str: ...
+    @property
+    def state(self) -> bytes: ...
+
+
+class NotificationLog(Protocol):
+    """What the relay needs of the event store (an eventsourcing ApplicationRecorder)."""
+
+    def select_notifications(
+        self, start: int | None, limit: int, stop: int | None = None
+    ) -> Sequence[StoredNotification]: ...
+
+
+@dataclass
+class RelayPosition:
+    """The last notification on the stream and its stream sequence."""
+
+    notification_id: int = 0
+    stream_seq: int = 0
+
+
+class Conflict(Exception):
+    """The stream is not where this relay thought: re-read it."""
+
+
+async def stream_position(js: JetStreamContext, stream: str = EVENTS_STREAM) -> RelayPosition:
+    info = await js.stream_info(stream)
+    last_seq = info.state.last_seq
+    if last_seq == 0 or info.state.messages == 0:
+        return RelayPosition(0, last_seq)
+    try:
+        msg = await js.get_msg(stream, seq=last_seq)
+    except NotFoundError:
+        return RelayPosition(0, last_seq)
+    msg_id = (msg.headers or {}).get(MSG_ID_HEADER)
+    if msg_id is None or not msg_id.isdigit():
+        raise RuntimeError(f"{stream} message {last_seq} has no notification id")
+    return RelayPosition(int(msg_id), last_seq)
+
+
+class Relay:
+    def __init__(
+        self,
+        log_: NotificationLog,
+        nc: NATS,
+        *,
+        batch_size: int = 1000,
+        poll_interval: float = 0.25,
+        ack_timeout: float = 5.0,
+        stream: str = EVENTS_STREAM,
+    ) -> None:
+        self._log = log_
+        self._nc = nc
+        self._js = nc.jetstream(publish_async_max_pending=batch_size * 2)
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._ack_timeout = ack_timeout
+        self._stream = stream
+        self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.position: RelayPosition | None = None
+        self.published = 0
+        self.conflicts = 0
+
+    def wake(self, _notification_id: int | None = None) -> None:
+        """Thread-safe: something new was stored."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._wake.set()
+        else:
+            loop.call_soon_threadsafe(self._wake.set)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self._loop = asyncio.get_running_loop()
+        log.info("relay started")
+        while not stop.is_set():
+            try:
+                caught_up = await self.publish_available()
+            except (NatsError, APIError, TimeoutError, OSError, Conflict) as exc:
+                log.warning("relay: %s; re-reading the stream", exc or type(exc).__name__)
+                self.position = None
+                await _sleep_or_stop(stop, 0.2)
+                continue
+            if caught_up:
+                self._wake.clear()
+                waker = asyncio.ensure_future(self._wake.wait())
+                stopper = asyncio.ensure_future(stop.wait())
+                await asyncio.wait(
+                    {waker, stopper},
+                    timeout=self._poll_interval,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                waker.cancel()
+                stopper.cancel()
+        log.info("relay stopped after publishing %d events", self.published)
+
+    async def publish_available(self) -> bool:
+        """Publish one batch; True when the stream has caught up with the store."""
+        if self.position is None:
+            self.position = await stream_position(self._js, self._stream)
+            log.info(
+                "relay resumes after notification %d (stream seq %d)",
+                self.position.notification_id,
+                self.position.stream_seq,
+            )
+        notifications = await asyncio.to_thread(
+            self._log.select_notifications,
+            self.position.notification_id + 1,
+            self._batch_size,
+        )
+        if not notifications:
+            return True
+        await self._publish_batch(notifications)
+        return len(notifications) < self._batch_size
+
+    async def _publish_batch(self, notifications: Sequence[StoredNotification]) -> None:
+        assert self.position is not None
+        base = self.position.stream_seq
+        futures: list[asyncio.Future[PubAck]] = []
+        for offset, notification in enumerate(notifications):
+            name, _version = split_topic(notification.topic)
+            kind, _, event_name = name.partition(".")
+            headers = {
+                MSG_ID_HEADER: str(notification.id),
+                TOPIC_HEADER: notification.topic,
+                EXPECTED_LAST_SEQ_HEADER: str(base + offset),
+            }
+            futures.append(
+                await self._js.publish_async(
+                    event_subject(kind, str(notification.originator_id), event_name),
+                    notification.state,
+                    headers=headers,
+                )
+            )
+        done, pending = await asyncio.wait(futures, timeout=self._ack_timeout)
+        for future in pending:
+            future.cancel()
+        # Advance over the acknowledged prefix only; anything after a gap is re-read.
+        for offset, future in enumerate(futures):
+            if future not in done or future.cancelled():
+                raise TimeoutError(f"no acknowledgement for notification {notifications[offset].id}")
+            exc = future.exception()
+            if exc is not None:
+                _drain(futures[offset + 1 :])
+                if isinstance(exc, APIError) and exc.err_code == WRONG_LAST_SEQUENCE:
+                    self.conflicts += 1
+                    raise Conflict("another relay published first")
+                raise exc
+            ack = future.result()
+            if ack.duplicate:
+                _drain(futures[offset + 1 :])
+                self.conflicts += 1
+                raise Conflict(f"notification {notifications[offset].id} was already published")
+            self.position = RelayPosition(notifications[offset].id, ack.seq)
+            self.published += 1
+
+
+def _drain(futures: Sequence[asyncio.Future[PubAck]]) -> None:
+    for future in futures:
+        if future.done() and not future.cancelled():
+            future.exception()  # mark retrieved, so asyncio does not warn
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        pass
+
+
+def relay_lag(position: RelayPosition | None, store_max: int) -> int:
+    """How many notifications the stream is behind the store (for status output)."""
+    return store_max - (position.notification_id if position else 0)
+
+

@@ -1,0 +1,43 @@
+"""The manager's settings: one typed object, read from ``BERTH_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("BERTH_DATA_DIR", ".berth")).resolve()
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """Where the event store lives: ``sqlite`` (one file, the default) or ``postgres``."""
+
+    backend: str = "sqlite"
+    sqlite_path: Path = field(default_factory=lambda: data_dir() / "events.sqlite3")
+    pg_dsn: str = "postgresql://postgres@127.0.0.1:5432/berth"
+    pg_schema: str = ""
+
+    @classmethod
+    def from_env(cls) -> StoreSettings:
+        backend = os.environ.get("BERTH_STORE", "sqlite").lower()
+        if backend not in ("sqlite", "postgres"):
+            raise ValueError(f"BERTH_STORE must be 'sqlite' or 'postgres', not {backend!r}")
+        sqlite_path = os.environ.get("BERTH_SQLITE_PATH")
+        return cls(
+            backend=backend,
+            sqlite_path=Path(sqlite_path) if sqlite_path else data_dir() / "events.sqlite3",
+            pg_dsn=os.environ.get("BERTH_PG_DSN", cls.pg_dsn),
+            pg_schema=os.environ.get("BERTH_PG_SCHEMA", ""),
+        )
+
+
+@dataclass(frozen=True)
+class NatsSettings:
+    url: str = "nats://127.0.0.1:14222"
+
+    @classmethod
+    def from_env(cls) -> NatsSettings:
+        return cls(url=os.environ.get("BERTH_NATS_URL", cls.url))

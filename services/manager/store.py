@@ -1,0 +1,92 @@
+"""The manager's event store: one ``eventsourcing`` Application, SQLite or PostgreSQL.
+
+One application means one totally ordered notification log and atomic saves
+across aggregates. Listeners registered with :meth:`on_saved` are called with the
+highest notification id after each save; the SQLite relay uses that to wake up,
+since SQLite offers no subscription.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import ApplicationRecorder, Recording
+from eventsourcing.utils import get_topic
+from psycopg.conninfo import conninfo_to_dict
+
+from services.manager.mapper import MsgspecMapper, NullTranscoder
+from services.manager.settings import StoreSettings
+
+SaveListener = Callable[[int], None]
+
+
+def store_env(settings: StoreSettings) -> dict[str, str]:
+    """The eventsourcing environment for the configured backend."""
+    if settings.backend == "sqlite":
+        settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(settings.sqlite_path),
+            "SQLITE_LOCK_TIMEOUT": "30",
+        }
+    params = conninfo_to_dict(settings.pg_dsn)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": str(params.get("dbname", "berth")),
+        "POSTGRES_HOST": str(params.get("host", "127.0.0.1")),
+        "POSTGRES_PORT": str(params.get("port", "5432")),
+        "POSTGRES_USER": str(params.get("user", "postgres")),
+        "POSTGRES_PASSWORD": str(params.get("password", "")),
+        "POSTGRES_SCHEMA": settings.pg_schema,
+        "POSTGRES_POOL_SIZE": "4",
+        "POSTGRES_MAX_OVERFLOW": "4",
+    }
+
+
+class EventStore(Application[UUID]):
+    """The single source of truth. Every other view of Berth is derived from it."""
+
+    name = "berth"
+    env: ClassVar[dict[str, str]] = {
+        "MAPPER_TOPIC": get_topic(MsgspecMapper),
+        "TRANSCODER_TOPIC": get_topic(NullTranscoder),
+        "CREATE_TABLE": "true",
+    }
+
+    def __init__(self, settings: StoreSettings | None = None) -> None:
+        self.settings = settings or StoreSettings.from_env()
+        # Explicit keys win over the process environment, so one process can
+        # open a SQLite and a PostgreSQL store side by side (tests, replay).
+        super().__init__(env=store_env(self.settings))
+        self._save_listeners: list[SaveListener] = []
+
+    @property
+    def app_recorder(self) -> ApplicationRecorder:
+        recorder = self.recorder
+        assert isinstance(recorder, ApplicationRecorder)
+        return recorder
+
+    def on_saved(self, listener: SaveListener) -> None:
+        self._save_listeners.append(listener)
+
+    def _notify(self, recordings: list[Recording[UUID]]) -> None:
+        if not recordings or not self._save_listeners:
+            return
+        last = recordings[-1].notification.id
+        for listener in self._save_listeners:
+            listener(last)
+
+    def max_notification_id(self) -> int:
+        return self.app_recorder.max_notification_id() or 0
+
+    def close(self) -> None:
+        super().close()
+
+    def __enter__(self) -> EventStore:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

@@ -1,0 +1,99 @@
+"""Shared fixtures: a real nats-server from the venv, and event stores on SQLite and PostgreSQL.
+
+Tests that take ``store_settings`` run once per backend; the PostgreSQL run uses
+the server on 127.0.0.1:5432 (or ``BERTH_TEST_PG_DSN``) with a fresh database,
+and skips with the reason when none is reachable.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from deploy.natsd import NatsServerConfig, free_port, start_nats_server
+from services.manager.settings import StoreSettings
+
+PG_ADMIN_DSN = os.environ.get("BERTH_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def _pg_unreachable_reason() -> str | None:
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN_DSN, connect_timeout=2):
+            return None
+    except Exception as exc:  # any failure means: no PostgreSQL to test against
+        return f"PostgreSQL not reachable at {PG_ADMIN_DSN}: {exc}"
+
+
+@pytest.fixture(scope="session")
+def pg_unreachable() -> str | None:
+    return _pg_unreachable_reason()
+
+
+class NatsServer:
+    """A nats-server process of the test's own, which tests may stop and restart."""
+
+    def __init__(self, store_dir: Path, sync: str = "default") -> None:
+        self.config = NatsServerConfig(store_dir=store_dir, port=free_port(), sync=sync)
+        self.log_path = store_dir.parent / "nats.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return self.config.url
+
+    def start(self) -> None:
+        self.proc = start_nats_server(self.config, self.log_path)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(10)
+            self.proc = None
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(10)
+            self.proc = None
+
+
+@pytest.fixture
+def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
+    server = NatsServer(tmp_path / "jetstream")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_database(pg_unreachable: str | None) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database; yields its DSN."""
+    if pg_unreachable:
+        pytest.skip(pg_unreachable)
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    name = f"berth_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    params = conninfo_to_dict(PG_ADMIN_DSN)
+    params["dbname"] = name
+    yield make_conninfo(**params)  # type: ignore[arg-type]
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_settings(request: pytest.FixtureRequest, tmp_path: Path) -> StoreSettings:
+    """Store settings for each backend; a test using this runs on both."""
+    if request.param == "sqlite":
+        return StoreSettings(backend="sqlite", sqlite_path=tmp_path / "events.sqlite3")
+    dsn = request.getfixturevalue("pg_database")
+    return StoreSettings(backend="postgres", pg_dsn=dsn)
