@@ -13,7 +13,10 @@ def data_dir() -> Path:
 
 @dataclass(frozen=True)
 class StoreSettings:
-    """Where the event store lives: ``sqlite`` (one file, the default) or ``postgres``."""
+    """Where the event store lives: ``sqlite`` (one file, the default) or ``postgres``.
+
+    ``memory`` keeps events in the process only; it exists for unit tests.
+    """
 
     backend: str = "sqlite"
     sqlite_path: Path = field(default_factory=lambda: data_dir() / "events.sqlite3")

@@ -25,6 +25,8 @@ SaveListener = Callable[[int], None]
 
 def store_env(settings: StoreSettings) -> dict[str, str]:
     """The eventsourcing environment for the configured backend."""
+    if settings.backend == "memory":
+        return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
     if settings.backend == "sqlite":
         settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
         return {

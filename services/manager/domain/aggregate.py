@@ -74,7 +74,14 @@ class Aggregate:
 def projector(cls: type[Aggregate]) -> Any:
     """A projector function for ``Repository.get(..., projector_func=...)``."""
 
-    def project(_initial: Any, events: Iterable[DomainEvent]) -> Aggregate:
-        return cls.replay(events)
+    def project(initial: Aggregate | None, events: Iterable[DomainEvent]) -> Aggregate | None:
+        if initial is not None:
+            for event in events:
+                initial._mutate(event)
+            return initial
+        try:
+            return cls.replay(events)
+        except LookupError:
+            return None  # the repository turns this into AggregateNotFoundError
 
     return project

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+from uuid import uuid4
+
+import msgspec
+import pytest
+
+from events import codec
+from events.base import EVENT_TYPES, DomainEvent
+from events.session import SessionRequested
+
+NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+class _Probe(DomainEvent, frozen=True, kw_only=True):
+    kind: ClassVar[str] = "probe"
+
+
+class Renamed(_Probe, frozen=True, kw_only=True):
+    """Version 2 split ``name`` into ``given`` and ``family``."""
+
+    class_version: ClassVar[int] = 2
+    given: str
+    family: str
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        given, _, family = state.pop("name").partition(" ")
+        state["given"] = given
+        state["family"] = family
+
+
+def requested() -> SessionRequested:
+    return SessionRequested(
+        originator_id=uuid4(),
+        originator_version=1,
+        timestamp=NOW,
+        name="s",
+        owner="alice",
+        image="python",
+        session_type="batch",
+        resources={"cpu": "2"},
+        startup_command="echo 42",
+        request_id="r1",
+    )
+
+
+def test_round_trip_is_exact() -> None:
+    event = requested()
+    topic, payload = codec.encode(event)
+    assert topic == "session.SessionRequested@1"
+    assert codec.decode(topic, payload) == event
+    assert codec.encode(codec.decode(topic, payload))[1] == payload
+
+
+def test_registry_knows_concrete_events_by_stable_name() -> None:
+    assert EVENT_TYPES.resolve("session.SessionRequested") is SessionRequested
+    assert EVENT_TYPES.resolve("probe.Renamed") is Renamed
+    assert "probe._Probe" not in EVENT_TYPES.names()
+
+
+def test_old_version_is_upcast() -> None:
+    old = {
+        "originator_id": str(uuid4()),
+        "originator_version": 3,
+        "timestamp": NOW.isoformat(),
+        "name": "Ada Lovelace",
+    }
+    event = codec.decode("probe.Renamed@1", msgspec.json.encode(old))
+    assert isinstance(event, Renamed)
+    assert (event.given, event.family) == ("Ada", "Lovelace")
+
+
+@pytest.mark.parametrize(
+    ("topic", "payload", "error"),
+    [
+        ("probe.Nope@1", b"{}", codec.UnknownEventType),
+        ("no-version", b"{}", codec.UnknownEventType),
+        ("probe.Renamed@3", b"{}", codec.NewerEventVersion),
+        ("session.SessionRequested@1", b"\xff{", codec.CorruptPayload),
+        ("session.SessionRequested@1", b'{"originator_id": 1}', codec.CorruptPayload),
+    ],
+)
+def test_undecodable_events_raise_typed_errors(
+    topic: str, payload: bytes, error: type[codec.DecodeError]
+) -> None:
+    with pytest.raises(error) as info:
+        codec.decode(topic, payload)
+    assert info.value.reason == error.reason
+
+
+def test_a_second_class_cannot_take_a_registered_name() -> None:
+    with pytest.raises(TypeError, match="already registered"):
+
+        class SessionRequested(DomainEvent, frozen=True, kw_only=True):  # noqa: F811
+            kind: ClassVar[str] = "session"
