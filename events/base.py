@@ -56,9 +56,12 @@ class EventTypeRegistry:
     def register(self, cls: type[DomainEvent]) -> None:
         name = cls.type_name()
         existing = self._by_name.get(name)
-        if existing is not None and existing is not cls:
-            if (existing.__module__, existing.__qualname__) != (cls.__module__, cls.__qualname__):
-                raise TypeError(f"event type {name!r} is already registered by {existing!r}")
+        # A module reloaded (tests, REPL) re-registers the same class under the same name.
+        if existing is not None and (existing.__module__, existing.__qualname__) != (
+            cls.__module__,
+            cls.__qualname__,
+        ):
+            raise TypeError(f"event type {name!r} is already registered by {existing!r}")
         self._by_name[name] = cls
 
     def resolve(self, name: str) -> type[DomainEvent] | None:

@@ -16,6 +16,7 @@ event would cap the relay at a few thousand events per second.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -189,7 +190,7 @@ class Relay:
         # Advance over the acknowledged prefix only; anything after a gap is re-read.
         for offset, future in enumerate(futures):
             if future not in done or future.cancelled():
-                raise TimeoutError(f"no acknowledgement for notification {notifications[offset].id}")
+                raise TimeoutError(f"no ack for notification {notifications[offset].id}")
             exc = future.exception()
             if exc is not None:
                 _drain(futures[offset + 1 :])
@@ -213,14 +214,10 @@ def _drain(futures: Sequence[asyncio.Future[PubAck]]) -> None:
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
-    except TimeoutError:
-        pass
 
 
 def relay_lag(position: RelayPosition | None, store_max: int) -> int:
     """How many notifications the stream is behind the store (for status output)."""
     return store_max - (position.notification_id if position else 0)
-
-

@@ -41,9 +41,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m services.manager")
     parser.add_argument("mode", nargs="?", default="serve", choices=["serve", "relay"])
     args = parser.parse_args()
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s"
-    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     asyncio.run(_main(args.mode))
 
 

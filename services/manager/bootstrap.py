@@ -60,9 +60,7 @@ def dispatch(store: EventStore, body: bytes, command_type: type[C], handler: Han
 
 
 def build_broker(store: EventStore, nats_url: str) -> NatsBroker:
-    broker = NatsBroker(
-        nats_url, max_reconnect_attempts=-1, logger=log, log_level=logging.DEBUG
-    )
+    broker = NatsBroker(nats_url, max_reconnect_attempts=-1, logger=log, log_level=logging.DEBUG)
 
     @broker.subscriber(command_subject(REQUEST_SESSION), queue="manager")
     async def on_request_session(msg: NatsMessage) -> bytes:

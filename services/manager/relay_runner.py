@@ -25,13 +25,19 @@ log = logging.getLogger("berth.relay")
 def _follow_postgres(store: EventStore, relay: Relay, stop: threading.Event) -> None:
     start = store.max_notification_id()
     with store.app_recorder.subscribe(gt=start) as subscription:
-        watcher = threading.Thread(target=lambda: (stop.wait(), subscription.stop()), daemon=True)
-        watcher.start()
+
+        def stop_when_asked() -> None:
+            stop.wait()
+            subscription.stop()
+
+        threading.Thread(target=stop_when_asked, daemon=True).start()
         for notification in subscription:
             relay.wake(notification.id)
 
 
-async def run_relay(store: EventStore, nc: NATS, stop: asyncio.Event, **relay_options: float) -> Relay:
+async def run_relay(
+    store: EventStore, nc: NATS, stop: asyncio.Event, **relay_options: float
+) -> Relay:
     await ensure_streams(nc.jetstream())
     relay = Relay(store.app_recorder, nc, **relay_options)  # type: ignore[arg-type]
     store.on_saved(relay.wake)

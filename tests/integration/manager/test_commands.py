@@ -60,8 +60,7 @@ async def test_commands_become_events_on_the_stream_in_order(
     store, nc = manager
     client = ManagerClient(nc)
     created = [
-        await client.request_session(name=f"s{i}", owner="alice", image="python")
-        for i in range(5)
+        await client.request_session(name=f"s{i}", owner="alice", image="python") for i in range(5)
     ]
     assert all(reply.ok for reply in created)
     cancelled = await client.cancel_session(str(created[2].session_id), owner="alice")
@@ -69,7 +68,8 @@ async def test_commands_become_events_on_the_stream_in_order(
     await wait_for_stream(nc, 6)
     js = nc.jetstream()
     messages = [await js.get_msg(EVENTS_STREAM, seq=seq) for seq in range(1, 7)]
-    assert [m.headers[MSG_ID_HEADER] for m in messages if m.headers] == [str(i) for i in range(1, 7)]
+    ids = [m.headers[MSG_ID_HEADER] for m in messages if m.headers]
+    assert ids == [str(i) for i in range(1, 7)]
     assert messages[5].subject == f"berth.ev.session.{created[2].session_id}.SessionCancelled"
     stored = store.app_recorder.select_notifications(1, 10)
     assert [m.data for m in messages] == [n.state for n in stored]

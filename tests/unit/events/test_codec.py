@@ -94,5 +94,5 @@ def test_undecodable_events_raise_typed_errors(
 def test_a_second_class_cannot_take_a_registered_name() -> None:
     with pytest.raises(TypeError, match="already registered"):
 
-        class SessionRequested(DomainEvent, frozen=True, kw_only=True):  # noqa: F811
+        class SessionRequested(DomainEvent, frozen=True, kw_only=True):
             kind: ClassVar[str] = "session"
