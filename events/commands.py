@@ -45,3 +45,5 @@ class CommandReply(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True
     notification_id: int | None = None
     duplicate: bool = False
     error: CommandError | None = None
+    #: what else the caller needs to know (a new keypair's access and secret key)
+    data: dict[str, str] | None = None

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 from uuid import UUID
 
-from eventsourcing.application import Application
-from eventsourcing.persistence import ApplicationRecorder, Recording
+from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.persistence import ApplicationRecorder, ProcessRecorder, Recording, Tracking
 from eventsourcing.utils import get_topic
 from psycopg.conninfo import conninfo_to_dict
 
@@ -64,6 +64,28 @@ class EventStore(Application[UUID]):
         # open a SQLite and a PostgreSQL store side by side (tests, replay).
         super().__init__(env=store_env(self.settings))
         self._save_listeners: list[SaveListener] = []
+
+    def construct_recorder(self) -> ProcessRecorder:
+        # A process recorder also keeps tracking records, so facts ingested from
+        # BERTH_FACTS are stored with their stream position in the same transaction.
+        return self.factory.process_recorder()
+
+    def save_tracked(self, source: str, position: int, *aggregates: Any) -> list[Recording[UUID]]:
+        """Save the aggregates' new events together with ``position`` in ``source``.
+
+        Saving the same position twice raises ``IntegrityError`` and writes nothing,
+        which is what makes ingestion exactly-once.
+        """
+        processing = ProcessingEvent[UUID](Tracking(source, position))
+        processing.collect_events(*aggregates)
+        recordings = self._record(processing)
+        self._notify(recordings)
+        return recordings
+
+    def tracked_position(self, source: str) -> int:
+        recorder = self.recorder
+        assert isinstance(recorder, ProcessRecorder)
+        return recorder.max_tracking_id(source) or 0
 
     @property
     def app_recorder(self) -> ApplicationRecorder:

@@ -1,0 +1,63 @@
+"""``python -m projections``: keep every registered read model up to date until SIGINT/SIGTERM.
+
+Reads ``BERTH_NATS_URL`` for the server and the read store from
+:meth:`ReadStoreSettings.from_env`; each projection runs as a task of its own
+with a read-store connection of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+import nats
+
+from events.streams import ensure_streams
+from projections.read_store import open_read_store
+from projections.registry import create_all
+from projections.runner import ProjectionRunner
+from projections.settings import ReadStoreSettings
+from services.manager.settings import NatsSettings
+
+log = logging.getLogger("berth.projections")
+
+
+async def _main() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    settings = ReadStoreSettings.from_env()
+    nats_url = NatsSettings.from_env().url
+    nc = await nats.connect(nats_url, max_reconnect_attempts=-1)
+    projections = create_all()
+    stores = [open_read_store(settings) for _ in projections]
+    try:
+        # The relay creates the streams too; whichever process starts first does it.
+        await ensure_streams(nc.jetstream())
+        runners = [
+            ProjectionRunner(projection, store, nc)
+            for projection, store in zip(projections, stores, strict=True)
+        ]
+        where = settings.sqlite_path if settings.backend == "sqlite" else "PostgreSQL"
+        log.info(
+            "projecting %s from %s into %s",
+            ", ".join(r.name for r in runners),
+            nats_url,
+            where,
+        )
+        await asyncio.gather(*(runner.run(stop) for runner in runners))
+    finally:
+        for store in stores:
+            store.close()
+        await nc.drain()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    asyncio.run(_main())
+
+
+if __name__ == "__main__":
+    main()

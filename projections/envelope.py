@@ -1,0 +1,39 @@
+"""A message from ``BERTH_EVENTS`` as the runner sees it, before decoding."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from nats.aio.msg import Msg
+
+from events.subjects import MSG_ID_HEADER, TOPIC_HEADER
+
+
+@dataclass(frozen=True)
+class Envelope:
+    stream_seq: int
+    subject: str
+    #: the store's notification id, from ``Nats-Msg-Id``; None when absent or not a number
+    notification_id: int | None
+    #: the versioned event type, from ``Berth-Topic``
+    topic: str | None
+    payload: bytes
+
+    @classmethod
+    def of(cls, msg: Msg) -> Envelope:
+        return cls.from_parts(msg.metadata.sequence.stream, msg.subject, msg.headers, msg.data)
+
+    @classmethod
+    def from_parts(
+        cls, stream_seq: int, subject: str, headers: Mapping[str, str] | None, payload: bytes
+    ) -> Envelope:
+        headers = headers or {}
+        msg_id = headers.get(MSG_ID_HEADER, "")
+        return cls(
+            stream_seq=stream_seq,
+            subject=subject,
+            notification_id=int(msg_id) if msg_id.isdigit() else None,
+            topic=headers.get(TOPIC_HEADER) or None,
+            payload=payload,
+        )

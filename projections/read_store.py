@@ -1,0 +1,208 @@
+"""The read store: the SQL database that holds the read models, on SQLite or PostgreSQL.
+
+Projections write portable SQL with ``?`` placeholders; the PostgreSQL adapter
+translates them, once per statement text, to psycopg's ``%s``. A transaction is
+the unit the runner works in: one batch of events, the model's rows and the
+projection's position commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from functools import lru_cache
+from typing import Any, Protocol
+
+from projections.settings import ReadStoreSettings
+
+Params = Sequence[Any]
+Row = tuple[Any, ...]
+
+#: column types that differ between the two databases
+BINARY_TYPE = {"sqlite": "BLOB", "postgres": "BYTEA"}
+
+
+class Tx(Protocol):
+    """One open transaction on the read store."""
+
+    @property
+    def dialect(self) -> str: ...
+    def execute(self, sql: str, params: Params = ()) -> None: ...
+    def executemany(self, sql: str, rows: Sequence[Params]) -> None: ...
+    def fetchone(self, sql: str, params: Params = ()) -> Row | None: ...
+    def fetchall(self, sql: str, params: Params = ()) -> list[Row]: ...
+    def savepoint(self) -> AbstractContextManager[None]:
+        """A nested scope whose writes are undone alone if it raises."""
+        ...
+
+
+class ReadStore(Protocol):
+    @property
+    def dialect(self) -> str: ...
+    @property
+    def transient_errors(self) -> tuple[type[Exception], ...]:
+        """Errors worth retrying the batch for (locks, lost connections), not parking an event."""
+        ...
+
+    def transaction(self, *, pipelined: bool = True) -> AbstractContextManager[Tx]: ...
+    def recover(self) -> None:
+        """Get ready to work again after a transient error (reconnect if needed)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def open_read_store(settings: ReadStoreSettings) -> ReadStore:
+    if settings.backend == "postgres":
+        return PostgresReadStore(settings.pg_dsn, settings.pg_schema)
+    return SqliteReadStore(settings)
+
+
+class _SqliteTx:
+    dialect = "sqlite"
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params: Params = ()) -> None:
+        self._conn.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        self._conn.executemany(sql, rows)
+
+    def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        row: Row | None = self._conn.execute(sql, params).fetchone()
+        return row
+
+    def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        return list(self._conn.execute(sql, params).fetchall())
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        self._conn.execute("SAVEPOINT one_event")
+        try:
+            yield
+        except BaseException:
+            self._conn.execute("ROLLBACK TO SAVEPOINT one_event")
+            self._conn.execute("RELEASE SAVEPOINT one_event")
+            raise
+        self._conn.execute("RELEASE SAVEPOINT one_event")
+
+
+class SqliteReadStore:
+    """One SQLite file in WAL mode: readers (the API, tests) never block the runner.
+
+    ``synchronous=NORMAL`` may lose the last commits on a power failure, never
+    consistency; since rows and position commit together, the runner then simply
+    re-projects those events.
+    """
+
+    dialect = "sqlite"
+    transient_errors: tuple[type[Exception], ...] = (sqlite3.OperationalError,)
+
+    def __init__(self, settings: ReadStoreSettings) -> None:
+        self.path = settings.sqlite_path
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        # Autocommit mode: transactions are begun and ended explicitly below.
+        # The connection is used from worker threads, one call at a time.
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        return conn
+
+    @contextmanager
+    def transaction(self, *, pipelined: bool = True) -> Iterator[Tx]:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield _SqliteTx(self._conn)
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    def recover(self) -> None:
+        if self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+@lru_cache(maxsize=512)
+def to_psycopg(sql: str) -> str:
+    """``?`` placeholders to psycopg's ``%s`` (a literal ``%`` must be doubled there)."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+class _PostgresTx:
+    dialect = "postgres"
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+        self._cur = conn.cursor()
+
+    def execute(self, sql: str, params: Params = ()) -> None:
+        self._cur.execute(to_psycopg(sql), params)
+
+    def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        self._cur.executemany(to_psycopg(sql), rows)
+
+    def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        row: Row | None = self._cur.execute(to_psycopg(sql), params).fetchone()
+        return row
+
+    def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        return list(self._cur.execute(to_psycopg(sql), params).fetchall())
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        with self._conn.transaction():
+            yield
+
+
+class PostgresReadStore:
+    """A psycopg 3 connection to the event store's database (or another).
+
+    Batches run in pipeline mode: a batch's statements go to the server without
+    waiting for each reply, since one round trip per row would dominate.
+    """
+
+    dialect = "postgres"
+
+    def __init__(self, dsn: str, schema: str = "") -> None:
+        import psycopg
+
+        self._psycopg = psycopg
+        self.transient_errors: tuple[type[Exception], ...] = (psycopg.OperationalError,)
+        self._dsn = dsn
+        self._schema = schema
+        self._conn = self._connect()
+
+    def _connect(self) -> Any:
+        conn = self._psycopg.connect(self._dsn, autocommit=True)
+        if self._schema:
+            ident = self._psycopg.sql.Identifier(self._schema)
+            conn.execute(self._psycopg.sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(ident))
+            conn.execute(self._psycopg.sql.SQL("SET search_path TO {}").format(ident))
+        return conn
+
+    @contextmanager
+    def transaction(self, *, pipelined: bool = True) -> Iterator[Tx]:
+        if pipelined:
+            with self._conn.pipeline(), self._conn.transaction():
+                yield _PostgresTx(self._conn)
+        else:
+            with self._conn.transaction():
+                yield _PostgresTx(self._conn)
+
+    def recover(self) -> None:
+        if self._conn.closed or self._conn.broken:
+            self._conn.close()
+            self._conn = self._connect()
+
+    def close(self) -> None:
+        self._conn.close()

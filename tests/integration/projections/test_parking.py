@@ -1,0 +1,91 @@
+"""Events a runner cannot decode are parked with the reason, and the runner goes on."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from nats.aio.client import Client as NATS
+
+from events import codec
+from events.subjects import MSG_ID_HEADER, TOPIC_HEADER, event_subject, subject_for
+from projections.parking import list_parked
+from projections.read_store import open_read_store
+from projections.runner import ProjectionRunner
+from projections.sessions import SessionView
+from projections.settings import ReadStoreSettings
+from services.manager.domain.session import Session
+from tests.integration.projections.backbone import EPOCH, Backbone, query
+
+
+def good_session(n: int) -> Session:
+    return Session.request(
+        name=f"after-{n}",
+        owner="parking-test",
+        image="busybox",
+        session_type="batch",
+        resources={"cpu": "1"},
+        startup_command=None,
+        request_id=f"after-{n}",
+        at=EPOCH + timedelta(hours=1, seconds=n),
+    )
+
+
+async def test_undecodable_events_are_parked_and_the_runner_goes_on(
+    backbone: Backbone, nc: NATS, read_settings: ReadStoreSettings
+) -> None:
+    backbone.request_sessions(5)
+    stored = await backbone.relayed()
+    await backbone.stop()  # from here the test publishes onto the stream itself
+
+    js = nc.jetstream()
+    subject = event_subject("session", "0b8e7c1e-0000-4000-8000-000000000001", "Whatever")
+
+    async def publish_raw(nid: int | None, topic: str | None, payload: bytes) -> None:
+        headers = {}
+        if nid is not None:
+            headers[MSG_ID_HEADER] = str(nid)
+        if topic is not None:
+            headers[TOPIC_HEADER] = topic
+        await js.publish(subject, payload, headers=headers)
+
+    async def publish_good(nid: int, n: int) -> None:
+        event = good_session(n).collect_events()[0]
+        topic, payload = codec.encode(event)
+        await js.publish(
+            subject_for(event), payload, headers={MSG_ID_HEADER: str(nid), TOPIC_HEADER: topic}
+        )
+
+    nid = stored
+    await publish_raw(nid + 1, "session.SessionTeleported@1", b"{}")
+    await publish_good(nid + 2, 0)
+    await publish_raw(nid + 3, "session.SessionCancelled@7", b'{"reason": "from the future"}')
+    await publish_raw(nid + 4, "session.SessionRequested@1", b'{"name": truncated')
+    await publish_raw(None, None, b"no headers at all")
+    await publish_good(nid + 5, 1)
+
+    store = open_read_store(read_settings)
+    runner = ProjectionRunner(SessionView(), store, nc)
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+    try:
+        await runner.wait_for(nid + 5, timeout=30)
+        parked = list_parked(store, "sessions")
+    finally:
+        stop.set()
+        await task
+        store.close()
+
+    assert [(p.notification_id, p.reason) for p in parked] == [
+        (nid + 1, "unknown-type"),
+        (nid + 3, "newer-version"),
+        (nid + 4, "corrupt-payload"),
+        (None, "no-notification-id"),
+    ]
+    assert parked[0].topic == "session.SessionTeleported@1"
+    assert "SessionTeleported" in parked[0].detail
+    assert parked[2].payload == b'{"name": truncated'
+    assert runner.parked == 4
+
+    names = [row[0] for row in query(read_settings, "SELECT name FROM session_view ORDER BY name")]
+    assert names == ["after-0", "after-1"] + [f"session-{n}" for n in range(5)]

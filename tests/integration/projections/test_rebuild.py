@@ -1,0 +1,84 @@
+"""Rebuilding a read model from zero gives the tables it had, and the runner carries on after it."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from nats.aio.client import Client as NATS
+
+from projections.read_store import open_read_store
+from projections.rebuild import rebuild_read_model
+from projections.registry import UnknownProjection
+from projections.runner import ProjectionRunner
+from projections.sessions import SessionView
+from projections.settings import ReadStoreSettings
+from tests.integration.projections.backbone import Backbone, dump_model, query
+from tests.integration.projections.test_runner import run_until
+
+
+async def test_rebuilding_from_zero_gives_identical_tables(
+    backbone: Backbone, nc: NATS, read_settings: ReadStoreSettings
+) -> None:
+    backbone.request_sessions(800, cancel_every=3)
+    last = await backbone.relayed()
+    await run_until(read_settings, nc, last)
+    before = dump_model(read_settings, SessionView())
+    assert len(before["session_view"]) == 800
+
+    assert await rebuild_read_model("sessions", nc, read_settings) == last
+    assert dump_model(read_settings, SessionView()) == before
+
+    # The runner started after a rebuild goes on from where the rebuild ended.
+    backbone.request_sessions(100)
+    final = await backbone.relayed()
+    after = await run_until(read_settings, nc, final)
+    assert after.applied == final - last
+    assert len(query(read_settings, "SELECT id FROM session_view")) == 900
+
+
+async def test_a_rebuild_beside_a_live_runner_ends_with_the_same_tables(
+    backbone: Backbone,
+    nc: NATS,
+    read_settings: ReadStoreSettings,
+    reference_settings: ReadStoreSettings,
+) -> None:
+    backbone.request_sessions(600, cancel_every=3)
+    await backbone.relayed()
+    store = open_read_store(read_settings)
+    live = ProjectionRunner(SessionView(), store, nc, batch_size=100)
+    stop = asyncio.Event()
+    task = asyncio.create_task(live.run(stop))
+    try:
+        await live.wait_for(200, timeout=30)
+        rebuild = asyncio.create_task(rebuild_read_model("sessions", nc, read_settings))
+        backbone.request_sessions(300, cancel_every=4)  # and events keep coming meanwhile
+        await asyncio.wait_for(rebuild, timeout=60)
+        last = await backbone.relayed()
+        await live.wait_for(last, timeout=60)
+    finally:
+        stop.set()
+        await task
+        store.close()
+
+    rebuilt = dump_model(read_settings, SessionView())
+    assert len(rebuilt["session_view"]) == 900
+    assert await rebuild_read_model("sessions", nc, reference_settings) == last
+    assert dump_model(reference_settings, SessionView()) == rebuilt
+
+
+async def test_rebuilding_an_empty_stream_gives_empty_tables(
+    nc: NATS, read_settings: ReadStoreSettings
+) -> None:
+    assert await rebuild_read_model("sessions", nc, read_settings) == 0
+    assert dump_model(read_settings, SessionView()) == {
+        "session_view": [],
+        "session_status_history": [],
+    }
+
+
+async def test_an_unknown_read_model_is_refused_by_name(
+    nc: NATS, reference_settings: ReadStoreSettings
+) -> None:
+    with pytest.raises(UnknownProjection, match="sessions"):
+        await rebuild_read_model("no-such-model", nc, reference_settings)

@@ -1,0 +1,143 @@
+"""The runner keeps read models in step with the stream: right rows, no duplicates after restart."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from nats.aio.client import Client as NATS
+
+from projections.read_store import open_read_store
+from projections.rebuild import rebuild_read_model
+from projections.runner import ProjectionRunner, stored_position
+from projections.sessions import SessionView
+from projections.settings import ReadStoreSettings
+from tests.conftest import NatsServer
+from tests.integration.projections.backbone import Backbone, dump_model, query
+
+
+async def run_until(
+    settings: ReadStoreSettings, nc: NATS, notification_id: int, **options: float
+) -> ProjectionRunner:
+    """Run a SessionView runner until its tables include ``notification_id``, then stop it."""
+    store = open_read_store(settings)
+    runner = ProjectionRunner(SessionView(), store, nc, **options)  # type: ignore[arg-type]
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+    try:
+        await runner.wait_for(notification_id, timeout=60)
+    finally:
+        stop.set()
+        await task
+        store.close()
+    return runner
+
+
+async def test_sessions_are_projected_with_status_and_history(
+    backbone: Backbone, nc: NATS, read_settings: ReadStoreSettings
+) -> None:
+    sessions = backbone.request_sessions(30, cancel_every=4)
+    last = await backbone.relayed()
+
+    await run_until(read_settings, nc, last)
+
+    rows = query(
+        read_settings,
+        "SELECT id, name, owner, session_type, status, status_reason, resources, version"
+        " FROM session_view ORDER BY name",
+    )
+    assert len(rows) == 30
+    by_id = {row[0]: row for row in rows}
+    for n, session in enumerate(sessions):
+        row = by_id[str(session.id)]
+        assert row[1] == f"session-{n}"
+        assert json.loads(row[6]) == session.resources
+        if n % 4 == 0:
+            assert (row[4], row[5], row[7]) == ("CANCELLED", f"withdrawn {n}", 2)
+        else:
+            assert (row[4], row[5], row[7]) == ("PENDING", "requested", 1)
+
+    cancelled = sessions[8]
+    history = query(
+        read_settings,
+        "SELECT version, status, reason FROM session_status_history WHERE session_id = ?"
+        " ORDER BY version",
+        str(cancelled.id),
+    )
+    assert history == [(1, "PENDING", "requested"), (2, "CANCELLED", "withdrawn 8")]
+
+
+async def test_a_restart_resumes_without_duplicates(
+    backbone: Backbone,
+    nc: NATS,
+    read_settings: ReadStoreSettings,
+    reference_settings: ReadStoreSettings,
+) -> None:
+    backbone.request_sessions(1500, cancel_every=3)
+    first = await backbone.relayed()
+    # Small batches, so that the first run stops in the middle of the stream.
+    before = await run_until(read_settings, nc, first // 2, batch_size=100)
+    assert before.position.notification_id < first
+
+    backbone.request_sessions(500, cancel_every=5)
+    last = await backbone.relayed()
+    after = await run_until(read_settings, nc, last)
+
+    # Every event applied exactly once across the two runs.
+    assert before.applied + after.applied == last
+    store = open_read_store(read_settings)
+    try:
+        assert stored_position(store, "sessions").notification_id == last
+    finally:
+        store.close()
+
+    interrupted = dump_model(read_settings, SessionView())
+    assert len(interrupted["session_view"]) == 2000
+    assert len(interrupted["session_status_history"]) == last
+
+    assert await rebuild_read_model("sessions", nc, reference_settings) == last
+    assert dump_model(reference_settings, SessionView()) == interrupted
+
+
+async def test_a_runner_follows_events_as_they_are_stored(
+    backbone: Backbone, nc: NATS, tmp_path: Path
+) -> None:
+    settings = ReadStoreSettings(sqlite_path=tmp_path / "readmodels.sqlite3")
+    store = open_read_store(settings)
+    runner = ProjectionRunner(SessionView(), store, nc)
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+    try:
+        for _ in range(5):
+            backbone.request_sessions(3)
+            await runner.wait_for(backbone.store.max_notification_id(), timeout=30)
+        assert len(query(settings, "SELECT id FROM session_view")) == 15
+    finally:
+        stop.set()
+        await task
+        store.close()
+
+
+async def test_a_runner_rides_out_a_nats_server_restart(
+    backbone: Backbone, nc: NATS, nats_server: NatsServer, tmp_path: Path
+) -> None:
+    settings = ReadStoreSettings(sqlite_path=tmp_path / "readmodels.sqlite3")
+    store = open_read_store(settings)
+    runner = ProjectionRunner(SessionView(), store, nc)
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+    try:
+        backbone.request_sessions(300)
+        await runner.wait_for(await backbone.relayed(), timeout=30)
+        nats_server.stop()
+        nats_server.start()
+        backbone.request_sessions(300)
+        last = await backbone.relayed()
+        await runner.wait_for(last, timeout=30)
+    finally:
+        stop.set()
+        await task
+        store.close()
+    assert runner.applied == last == 600
+    assert len(query(settings, "SELECT id FROM session_view")) == 600

@@ -1,0 +1,150 @@
+"""One batch of messages becomes rows, position and parked events, in one transaction."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+
+from projections.base import Projection
+from projections.batch import BatchOutcome, project_batch
+from projections.envelope import Envelope
+from projections.parking import install_parking, list_parked
+from projections.positions import Position, install_positions
+from projections.read_store import ReadStore, Row, SqliteReadStore
+from projections.sessions import SessionView
+from projections.settings import ReadStoreSettings
+from tests.unit.projections.fakes import FussySessionView, cancelled, envelope, raw, requested
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[ReadStore]:
+    read_store = SqliteReadStore(ReadStoreSettings(sqlite_path=tmp_path / "rm.sqlite3"))
+    yield read_store
+    read_store.close()
+
+
+def project(
+    store: ReadStore,
+    envelopes: list[Envelope],
+    position: Position = Position(),  # noqa: B008 (immutable)
+    projection: Projection | None = None,
+    isolate: bool = False,
+) -> BatchOutcome:
+    model = projection or SessionView()
+    with store.transaction() as tx:
+        install_positions(tx)
+        install_parking(tx)
+        model.install(tx)
+    with store.transaction() as tx:
+        return project_batch(
+            tx, model, position, envelopes, now=lambda: "2030-01-01T00:00:00+00:00", isolate=isolate
+        )
+
+
+def rows(store: ReadStore, sql: str) -> list[Row]:
+    with store.transaction() as tx:
+        return tx.fetchall(sql)
+
+
+def test_a_requested_then_cancelled_session_shows_cancelled_with_its_history(
+    store: ReadStore,
+) -> None:
+    session = uuid4()
+    outcome = project(store, [envelope(1, requested(session)), envelope(2, cancelled(session))])
+
+    assert outcome.applied == 2
+    assert outcome.position == Position(2, 2)
+    [view] = rows(
+        store,
+        "SELECT id, name, status, status_reason, resources, version, created_at,"
+        " updated_at FROM session_view",
+    )
+    assert view[:4] == (str(session), "train", "CANCELLED", "not needed")
+    assert json.loads(view[4]) == {"cpu": "2", "mem": "1g"}
+    assert view[5] == 2
+    assert view[6] < view[7]
+    assert rows(store, "SELECT version, status, reason FROM session_status_history") == [
+        (1, "PENDING", "requested"),
+        (2, "CANCELLED", "not needed"),
+    ]
+
+
+def test_messages_the_tables_already_hold_are_passed_over(store: ReadStore) -> None:
+    first, second = uuid4(), uuid4()
+    batch = [envelope(1, requested(first, "a")), envelope(2, requested(second, "b"))]
+    outcome = project(store, batch)
+
+    again = project(store, [*batch, envelope(3, cancelled(first))], position=outcome.position)
+
+    assert (again.skipped, again.applied) == (2, 1)
+    assert again.position == Position(3, 3)
+    assert rows(store, "SELECT name, status FROM session_view ORDER BY name") == [
+        ("a", "CANCELLED"),
+        ("b", "PENDING"),
+    ]
+
+
+def test_a_rebuilt_stream_moves_the_position_hint_to_the_new_sequence(store: ReadStore) -> None:
+    session = uuid4()
+    # Notification 7 now sits at stream seq 3; the tables already hold it.
+    outcome = project(store, [envelope(3, requested(session), nid=7)], position=Position(7, 40))
+    assert outcome.position == Position(7, 3)
+    assert outcome.applied == 0
+
+
+def test_undecodable_messages_are_parked_with_their_reason_and_the_rest_applied(
+    store: ReadStore,
+) -> None:
+    session = uuid4()
+    outcome = project(
+        store,
+        [
+            raw(1, "session.SessionTeleported@1", b"{}"),
+            raw(2, "session.SessionCancelled@9", b"{}"),
+            raw(3, "session.SessionRequested@1", b"\xff\xfe not json"),
+            raw(4, None, b"{}"),
+            raw(5, "session.SessionRequested@1", b"{}", nid=None),
+            envelope(6, requested(session)),
+        ],
+    )
+
+    assert outcome.applied == 1
+    assert outcome.position == Position(6, 6)
+    parked = list_parked(store, "sessions")
+    assert [(p.stream_seq, p.reason) for p in parked] == [
+        (1, "unknown-type"),
+        (2, "newer-version"),
+        (3, "corrupt-payload"),
+        (4, "no-topic"),
+        (5, "no-notification-id"),
+    ]
+    assert parked[2].payload == b"\xff\xfe not json"
+    assert rows(store, "SELECT id FROM session_view") == [(str(session),)]
+
+
+def test_parking_the_same_message_twice_keeps_one_record(store: ReadStore) -> None:
+    bad = raw(1, "session.SessionTeleported@1", b"{}")
+    project(store, [bad])
+    project(store, [bad])
+    assert len(list_parked(store)) == 1
+
+
+def test_a_failing_batch_fails_whole_unless_isolated(store: ReadStore) -> None:
+    good, bad = uuid4(), uuid4()
+    batch = [envelope(1, requested(good, "fine")), envelope(2, requested(bad, "poison"))]
+    with pytest.raises(ValueError, match="poison"):
+        project(store, batch, projection=FussySessionView())
+    assert rows(store, "SELECT count(*) FROM session_view") == [(0,)]
+
+    outcome = project(store, batch, projection=FussySessionView(), isolate=True)
+
+    assert outcome.applied == 1
+    assert outcome.position == Position(2, 2)
+    assert rows(store, "SELECT name FROM session_view") == [("fine",)]
+    [parked] = list_parked(store, "fussy")
+    assert (parked.notification_id, parked.reason) == (2, "apply-failed")
+    assert "cannot handle poison" in parked.detail

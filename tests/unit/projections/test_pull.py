@@ -1,0 +1,105 @@
+"""The pull reader hands over what arrived, asks for more in time, notices a deleted consumer."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+from nats.aio.msg import Msg
+
+from projections.pull import ConsumerGone, PullReader
+
+
+class FakeSubscription:
+    async def unsubscribe(self) -> None:
+        pass
+
+
+class FakeNats:
+    """Records pull requests; the test plays the server by delivering to the callback."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.callback: Any = None
+        self.stats = {"reconnects": 0}
+
+    def new_inbox(self) -> str:
+        return "_INBOX.reader"
+
+    async def subscribe(self, subject: str, cb: Any) -> FakeSubscription:
+        self.callback = cb
+        return FakeSubscription()
+
+    async def publish(self, subject: str, payload: bytes, reply: str = "") -> None:
+        assert subject == "$JS.API.CONSUMER.MSG.NEXT.BERTH_EVENTS.proj-m"
+        self.requests.append(json.loads(payload))
+
+    async def deliver(self, *seqs: int) -> None:
+        for seq in seqs:
+            reply = f"$JS.ACK.BERTH_EVENTS.proj-m.1.{seq}.{seq}.0.0"
+            await self.callback(Msg(self, "berth.ev.x", reply, b"{}", None))  # type: ignore[arg-type]
+
+    async def status(self, code: str, description: str) -> None:
+        headers = {"Status": code, "Description": description}
+        await self.callback(Msg(self, "_INBOX.reader", "", b"", headers))  # type: ignore[arg-type]
+
+
+async def started(batch_size: int = 3) -> tuple[FakeNats, PullReader]:
+    nc = FakeNats()
+    reader = PullReader(nc, "BERTH_EVENTS", "proj-m", batch_size=batch_size)  # type: ignore[arg-type]
+    await reader.start()
+    return nc, reader
+
+
+def seqs(messages: list[Msg]) -> list[int]:
+    return [m.metadata.sequence.stream for m in messages]
+
+
+async def test_what_has_arrived_is_handed_over_in_order_a_batch_at_a_time() -> None:
+    nc, reader = await started(batch_size=3)
+    await nc.deliver(1, 2, 3)
+    await nc.deliver(4)
+    stop = asyncio.Event()
+
+    assert seqs(await reader.next_batch(stop, 1.0)) == [1, 2, 3]
+    assert seqs(await reader.next_batch(stop, 1.0)) == [4]
+
+
+async def test_the_next_request_goes_out_when_one_is_filled_and_the_batch_taken() -> None:
+    nc, reader = await started(batch_size=3)
+    assert [r["batch"] for r in nc.requests] == [3]
+    await nc.deliver(1, 2, 3)
+    # A full batch waits to be taken: no more is asked for meanwhile.
+    assert len(nc.requests) == 1
+    await reader.next_batch(asyncio.Event(), 1.0)
+    assert len(nc.requests) == 2
+
+
+async def test_an_expired_request_is_renewed() -> None:
+    nc, _ = await started()
+    await nc.status("408", "Request Timeout")
+    assert len(nc.requests) == 2
+
+
+async def test_nothing_arriving_gives_an_empty_batch_after_the_timeout_or_at_stop() -> None:
+    _, reader = await started()
+    assert await reader.next_batch(asyncio.Event(), 0.05) == []
+    stop = asyncio.Event()
+    stop.set()
+    assert await reader.next_batch(stop, 30.0) == []
+
+
+async def test_a_deleted_consumer_is_reported() -> None:
+    nc, reader = await started()
+    await nc.status("409", "Consumer Deleted")
+    with pytest.raises(ConsumerGone, match="Consumer Deleted"):
+        await reader.next_batch(asyncio.Event(), 1.0)
+
+
+async def test_a_request_lost_with_the_connection_is_sent_again() -> None:
+    nc, reader = await started()
+    nc.stats["reconnects"] += 1
+    assert await reader.next_batch(asyncio.Event(), 0.01) == []
+    assert len(nc.requests) == 2
