@@ -73,12 +73,18 @@ def wait_for_port(host: str, port: int, timeout: float = 10.0) -> None:
             time.sleep(0.05)
 
 
-def start_nats_server(
-    config: NatsServerConfig, log_path: Path | None = None
-) -> subprocess.Popen[bytes]:
+def write_config(config: NatsServerConfig) -> Path:
+    """Write the server's configuration file beside its store; returns its path."""
     config.store_dir.mkdir(parents=True, exist_ok=True)
     conf_file = config.store_dir.parent / f"nats-{config.port}.conf"
     conf_file.write_text(config.render())
+    return conf_file
+
+
+def start_nats_server(
+    config: NatsServerConfig, log_path: Path | None = None
+) -> subprocess.Popen[bytes]:
+    conf_file = write_config(config)
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen(
         [nats_server_binary(), "-c", str(conf_file)],

@@ -1,0 +1,201 @@
+"""``berth up``: the embedded stack as a user runs it, as real processes on a data directory.
+
+The demo requests three sessions and cancels one: four events per run, on the
+store, on the stream and in the read model. Every run must add to what earlier
+runs left, Ctrl-C must leave no process behind, and a second stack on the same
+data directory must refuse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import nats
+import psycopg
+import pytest
+
+from deploy.natsd import NatsServerConfig, free_port, start_nats_server
+from events.streams import EVENTS_STREAM
+from services.manager.settings import StoreSettings
+from services.manager.store import EventStore
+from tests.e2e.stack_process import BerthUp, pid_alive, processes_using
+
+EVENTS_PER_DEMO = 4
+SESSIONS_PER_DEMO = 3
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "berth-data"
+
+
+@pytest.fixture
+def stacks() -> Iterator[list[BerthUp]]:
+    """Every ``berth up`` a test starts; none is left running afterwards."""
+    started: list[BerthUp] = []
+    yield started
+    for stack in started:
+        stack.close()
+
+
+def _start(
+    stacks: list[BerthUp], data_dir: Path, *args: str, env: dict[str, str] | None = None
+) -> BerthUp:
+    stack = BerthUp(data_dir, *args, env=env)
+    stacks.append(stack)
+    return stack
+
+
+def _stream_messages(data_dir: Path) -> int:
+    """Count what the JetStream store holds, with a nats-server of the test's own."""
+    config = NatsServerConfig(store_dir=data_dir / "jetstream", port=free_port())
+    proc = start_nats_server(config)
+
+    async def count() -> int:
+        nc = await nats.connect(config.url)
+        try:
+            info = await nc.jetstream().stream_info(EVENTS_STREAM)
+            return int(info.state.messages)
+        finally:
+            await nc.close()
+
+    try:
+        return asyncio.run(count())
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_env(request: pytest.FixtureRequest) -> dict[str, str]:
+    """The environment that puts the event store (and the read models) on each backend."""
+    if request.param == "sqlite":
+        return {"BERTH_STORE": "sqlite"}
+    return {"BERTH_STORE": "postgres", "BERTH_PG_DSN": request.getfixturevalue("pg_database")}
+
+
+def _stored_events(data_dir: Path, env: dict[str, str]) -> int:
+    if env["BERTH_STORE"] == "postgres":
+        settings = StoreSettings(backend="postgres", pg_dsn=env["BERTH_PG_DSN"])
+    else:
+        settings = StoreSettings(backend="sqlite", sqlite_path=data_dir / "events.sqlite3")
+    store = EventStore(settings)
+    try:
+        return store.max_notification_id()
+    finally:
+        store.close()
+
+
+def _session_names(data_dir: Path, env: dict[str, str]) -> set[str]:
+    query = "SELECT name FROM session_view"
+    if env["BERTH_STORE"] == "postgres":
+        with psycopg.connect(env["BERTH_PG_DSN"]) as pg:
+            return {name for (name,) in pg.execute(query)}
+    with sqlite3.connect(data_dir / "readmodels.sqlite3") as db:
+        return {name for (name,) in db.execute(query)}
+
+
+def test_the_demo_shows_events_flowing_and_a_restart_keeps_everything(
+    stacks: list[BerthUp], data_dir: Path, store_env: dict[str, str]
+) -> None:
+    first = _start(stacks, data_dir, "--exit-after-demo", env=store_env)
+    assert first.wait() == 0, first.output
+    out = first.output
+    assert out.count("SessionRequested v1  name=") == SESSIONS_PER_DEMO, out
+    assert "SessionCancelled v2  reason=demo: not needed after all" in out, out
+    assert "cannot decode" not in out
+    assert f"all {EVENTS_PER_DEMO} events are on {EVENTS_STREAM}" in out
+    assert "the session read model shows:" in out
+    assert "stopped cleanly" in out
+    assert first.totals() == (EVENTS_PER_DEMO, EVENTS_PER_DEMO, SESSIONS_PER_DEMO)
+    names_after_first = _session_names(data_dir, store_env)
+    assert len(names_after_first) == SESSIONS_PER_DEMO
+    for name in ("nats", "manager", "project", "stack"):
+        log = data_dir / "logs" / f"{name}.log"
+        assert log.stat().st_size > 0, f"{log} is empty"
+
+    second = _start(stacks, data_dir, "--exit-after-demo", env=store_env)
+    assert second.wait() == 0, second.output
+    # Everything the first run left is still there, and the second run added its own.
+    assert second.totals() == (2 * EVENTS_PER_DEMO, 2 * EVENTS_PER_DEMO, 2 * SESSIONS_PER_DEMO)
+    assert _stored_events(data_dir, store_env) == 2 * EVENTS_PER_DEMO
+    assert _stream_messages(data_dir) == 2 * EVENTS_PER_DEMO
+    names_after_second = _session_names(data_dir, store_env)
+    assert names_after_first < names_after_second
+    assert len(names_after_second) == 2 * SESSIONS_PER_DEMO
+
+
+def test_ctrl_c_stops_every_process_and_exits_0(stacks: list[BerthUp], data_dir: Path) -> None:
+    stack = _start(stacks, data_dir)
+    stack.wait_for_line("following new events as they arrive")
+    children = stack.child_pids()
+    assert set(children) == {"nats", "manager", "project"}, stack.output
+    assert all(pid_alive(pid) for pid in children.values())
+    assert len(processes_using(data_dir)) >= 4  # berth up and its three children
+
+    stack.interrupt()
+    assert stack.wait() == 0, stack.output
+    assert "stopped cleanly" in stack.output
+    assert not [pid for pid in children.values() if pid_alive(pid)]
+    assert processes_using(data_dir) == []
+
+
+def test_a_killed_stack_leaves_nothing_running_and_starts_again_with_its_state(
+    stacks: list[BerthUp], data_dir: Path
+) -> None:
+    crashed = _start(stacks, data_dir)
+    crashed.wait_for_line("following new events as they arrive")
+    children = crashed.child_pids()
+
+    crashed.proc.kill()
+    crashed.wait()
+    # The children follow their supervisor (they get SIGTERM from the kernel).
+    deadline = time.monotonic() + 60
+    while any(pid_alive(pid) for pid in children.values()):
+        assert time.monotonic() < deadline, f"still running: {processes_using(data_dir)}"
+        time.sleep(0.1)
+
+    again = _start(stacks, data_dir, "--exit-after-demo")
+    assert again.wait() == 0, again.output
+    assert again.totals() == (2 * EVENTS_PER_DEMO, 2 * EVENTS_PER_DEMO, 2 * SESSIONS_PER_DEMO)
+
+
+def test_a_second_stack_on_the_same_data_dir_refuses(stacks: list[BerthUp], data_dir: Path) -> None:
+    first = _start(stacks, data_dir, "--no-demo")
+    first.wait_for_line("berth is up")
+
+    second = _start(stacks, data_dir, "--no-demo")
+    assert second.wait() == 2
+    assert f"another berth stack (pid {first.proc.pid}) is already running on {data_dir}" in (
+        second.output
+    )
+    # The refusal touched nothing: the first stack runs on.
+    assert first.proc.poll() is None
+    assert all(pid_alive(pid) for pid in first.child_pids().values())
+
+    first.interrupt()
+    assert first.wait() == 0, first.output
+
+
+def test_a_crashed_service_is_restarted(stacks: list[BerthUp], data_dir: Path) -> None:
+    stack = _start(stacks, data_dir, "--no-demo")
+    stack.wait_for_line("berth is up")
+    crashed = stack.child_pids()["manager"]
+
+    os.kill(crashed, signal.SIGKILL)
+    stack.wait_for_line("manager died unexpectedly (killed by SIGKILL)")
+    stack.wait_for_line("restarting manager in")
+    deadline = time.monotonic() + 60
+    while stack.child_pids()["manager"] == crashed:
+        assert time.monotonic() < deadline, stack.output
+        time.sleep(0.1)
+    assert pid_alive(stack.child_pids()["manager"])
+
+    stack.interrupt()
+    assert stack.wait() == 0, stack.output
