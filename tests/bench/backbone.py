@@ -1,0 +1,275 @@
+"""The backbone benchmark: store → relay → JetStream → projection runner → read model.
+
+For each store backend, on fresh temporary state (a nats-server of its own, a
+new SQLite file or PostgreSQL database), it measures in one run:
+
+1. the raw store: ``EventStore.save`` in batches of 100 and one at a time;
+2. raw JetStream: pipelined ``publish_async`` of the same payloads;
+3. the backbone end to end: N events saved in batches of 100 through the real
+   store, published by the real relay, projected by the real runner; from the
+   first save until the read model holds the last event;
+4. lag at a fixed rate: events saved at a steady pace, and for each one the
+   time from its store commit until the read model's commit that included it.
+
+The processes are those of the embedded stack: this process plays the manager
+(saves in worker threads, the relay in its event loop, woken after each save
+and, on PostgreSQL, by LISTEN/NOTIFY), and the read models are projected in a
+process of their own (:mod:`tests.bench.projector`), so the two share the
+machine's cores as they do in a deployment. ``relay="process"`` runs the relay
+as ``python -m services.manager relay`` instead, to compare.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import nats
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+
+from events.streams import EVENTS_STREAM, ensure_streams
+from services.manager.relay_runner import run_relay
+from services.manager.settings import StoreSettings
+from services.manager.store import EventStore
+from tests.bench.cpu import CpuMeter, CpuUse
+from tests.bench.lag import LagFigures, lag_figures, stream_times
+from tests.bench.projection_process import REPO_ROOT, ProjectionProcess
+from tests.bench.raw import JetStreamFigures, StoreFigures, measure_jetstream, measure_store
+from tests.bench.scratch import nats_server, pg_database, pg_unreachable_reason, stop_process
+from tests.bench.writer import in_batches, new_sessions, save_all, save_paced
+
+BACKENDS = ("sqlite", "postgres")
+
+
+@dataclass(frozen=True)
+class Options:
+    events: int = 20_000
+    rate: float = 1000.0
+    lag_seconds: float = 10.0
+    #: single saves for the reference figure: at most this many, for at most so long
+    singles: int = 2000
+    singles_budget_s: float = 2.0
+    pg_admin_dsn: str = ""
+    #: "manager": in the process that saves, as ``python -m services.manager serve`` runs it;
+    #: "process": ``python -m services.manager relay``, a process of its own
+    relay: str = "manager"
+
+
+@dataclass(frozen=True)
+class EndToEnd:
+    events: int
+    eps: float
+    #: seconds from the first save until the last save returned / was on the stream / was projected
+    stored_s: float
+    on_stream_s: float
+    projected_s: float
+    cpu: CpuUse
+
+
+@dataclass(frozen=True)
+class LagRun:
+    rate: float
+    achieved_rate: float
+    events: int
+    saves: int
+    lag: LagFigures
+    cpu: CpuUse
+
+
+@dataclass(frozen=True)
+class BackendResult:
+    backend: str
+    skipped: str | None = None
+    store: StoreFigures | None = None
+    jetstream: JetStreamFigures | None = None
+    end_to_end: EndToEnd | None = None
+    lag: LagRun | None = None
+
+
+Progress = Callable[[str], None]
+
+
+async def run_backend(backend: str, options: Options, progress: Progress) -> BackendResult:
+    if backend == "postgres":
+        reason = pg_unreachable_reason(options.pg_admin_dsn)
+        if reason is not None:
+            return BackendResult(backend, skipped=reason)
+    with tempfile.TemporaryDirectory(prefix="berth-bench-") as tmp:
+        work = Path(tmp)
+        if backend == "sqlite":
+            raw = StoreSettings(backend="sqlite", sqlite_path=work / "raw.sqlite3")
+            main = StoreSettings(backend="sqlite", sqlite_path=work / "events.sqlite3")
+            return await _measure(backend, raw, main, work, options, progress)
+        with (
+            pg_database(options.pg_admin_dsn, "raw") as raw_dsn,
+            pg_database(options.pg_admin_dsn, "backbone") as main_dsn,
+        ):
+            raw = StoreSettings(backend="postgres", pg_dsn=raw_dsn)
+            main = StoreSettings(backend="postgres", pg_dsn=main_dsn)
+            return await _measure(backend, raw, main, work, options, progress)
+
+
+async def _measure(
+    backend: str,
+    raw: StoreSettings,
+    main: StoreSettings,
+    work: Path,
+    options: Options,
+    progress: Progress,
+) -> BackendResult:
+    with nats_server(work) as server:
+        nc = await nats.connect(server.url)
+        try:
+            progress(f"{backend}: raw store")
+            store_figures, sample = await asyncio.to_thread(
+                measure_store, raw, options.events, options.singles, options.singles_budget_s
+            )
+            progress(f"{backend}: raw JetStream")
+            js_figures = await measure_jetstream(nc, sample, options.events)
+            env = _berth_env(main, server.url, work)
+            end_to_end, lag = await _measure_backbone(
+                main, nc, env, work, server.pid, options, progress
+            )
+        finally:
+            await nc.close()
+        return BackendResult(backend, None, store_figures, js_figures, end_to_end, lag)
+
+
+def _berth_env(settings: StoreSettings, nats_url: str, work: Path) -> dict[str, str]:
+    """What the child processes read, and nothing inherited that could redirect them."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BERTH_")}
+    env.update(
+        BERTH_DATA_DIR=str(work),
+        BERTH_NATS_URL=nats_url,
+        BERTH_STORE=settings.backend,
+        BERTH_SQLITE_PATH=str(settings.sqlite_path),
+        BERTH_PG_DSN=settings.pg_dsn,
+        BERTH_READMODELS_PATH=str(work / "readmodels.sqlite3"),
+    )
+    return env
+
+
+async def _measure_backbone(
+    settings: StoreSettings,
+    nc: NATS,
+    env: dict[str, str],
+    work: Path,
+    nats_pid: int,
+    options: Options,
+    progress: Progress,
+) -> tuple[EndToEnd, LagRun]:
+    js = nc.jetstream()
+    await ensure_streams(js)
+    store = EventStore(settings)
+    projection = ProjectionProcess(env, work / "projections.log")
+    cpu_pids = {"manager": os.getpid(), "projections": projection.pid, "nats-server": nats_pid}
+    stop = asyncio.Event()
+    relay: asyncio.Task[object] | None = None
+    relay_process: subprocess.Popen[bytes] | None = None
+    if options.relay == "process":
+        relay_process = _start_relay_process(env, work / "relay.log")
+        cpu_pids["relay"] = relay_process.pid
+    else:
+        relay = asyncio.create_task(run_relay(store, nc, stop))
+    try:
+        await projection.ready(js)
+        # One save through the whole backbone first: connections, consumers and
+        # prepared statements are warm before any clock starts.
+        warm = await asyncio.to_thread(save_all, store, [new_sessions(100)])
+        await asyncio.to_thread(projection.wait_for, warm.last_id, 60)
+
+        progress(f"{settings.backend}: backbone end to end, {options.events:,} events")
+        end_to_end = await _end_to_end(store, js, projection, options.events, cpu_pids)
+        progress(
+            f"{settings.backend}: lag at {options.rate:,.0f} events/s for {options.lag_seconds:g}s"
+        )
+        lag = await _lag(store, js, projection, options, cpu_pids)
+    finally:
+        stop.set()
+        if relay is not None:
+            await asyncio.wait_for(relay, 30)
+        if relay_process is not None:
+            stop_process(relay_process)
+        projection.stop()
+        store.close()
+    return end_to_end, lag
+
+
+def _start_relay_process(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """``python -m services.manager relay``: the relay alone, in a process of its own."""
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "services.manager", "relay"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+async def _last_seq(js: JetStreamContext) -> int:
+    return (await js.stream_info(EVENTS_STREAM)).state.last_seq
+
+
+async def _end_to_end(
+    store: EventStore,
+    js: JetStreamContext,
+    projection: ProjectionProcess,
+    events: int,
+    cpu_pids: dict[str, int],
+) -> EndToEnd:
+    batches = list(in_batches(new_sessions(events), 100))
+    base_seq = await _last_seq(js)
+    meter = CpuMeter(cpu_pids)
+    started = time.time()
+    writer = asyncio.ensure_future(asyncio.to_thread(save_all, store, batches))
+    # Watch the stream fill (every 10 ms: a cheap request beside what is measured).
+    while await _last_seq(js) - base_seq < events:
+        await asyncio.sleep(0.01)
+    on_stream = time.time()
+    saved = await writer
+    projected = await asyncio.to_thread(projection.wait_for, saved.last_id, 60 + events / 500)
+    cpu = meter.read()
+    return EndToEnd(
+        events=events,
+        eps=events / (projected - started),
+        stored_s=saved.at[-1] - started,
+        on_stream_s=on_stream - started,
+        projected_s=projected - started,
+        cpu=cpu,
+    )
+
+
+async def _lag(
+    store: EventStore,
+    js: JetStreamContext,
+    projection: ProjectionProcess,
+    options: Options,
+    cpu_pids: dict[str, int],
+) -> LagRun:
+    base_seq = await _last_seq(js)
+    meter = CpuMeter(cpu_pids)
+    started = time.time()
+    saved = await asyncio.to_thread(save_paced, store, options.rate, options.lag_seconds)
+    writing_s = time.time() - started
+    await asyncio.to_thread(projection.wait_for, saved.last_id, 60)
+    cpu = meter.read()
+    projected = projection.committed_at(saved.ids)
+    on_stream = await stream_times(js, base_seq + 1, len(saved.ids))
+    figures = lag_figures(saved.at, [on_stream.get(i) for i in saved.ids], projected)
+    return LagRun(
+        rate=options.rate,
+        achieved_rate=len(saved.ids) / writing_s,
+        events=len(saved.ids),
+        saves=saved.saves,
+        lag=figures,
+        cpu=cpu,
+    )

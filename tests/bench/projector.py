@@ -1,0 +1,168 @@
+"""``python -m tests.bench.projector``: the projection process, with a clock on each commit.
+
+It runs what ``python -m projections`` runs (every registered read model, each
+with a ``ProjectionRunner`` and a read-store connection of its own, configured by
+the same ``BERTH_*`` variables), except that each read store is wrapped in a
+:class:`CommitClock`. The clock reads the wall-clock time as soon as a
+transaction that moved a projection's position has committed, and writes one
+line per commit to stdout::
+
+    committed <projection> <notification id> <unix time>
+
+so the benchmark knows, to the microsecond and without polling the tables, when
+each event became visible in the read model. Logs go to stderr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+
+import nats
+
+from events.streams import ensure_streams
+from projections.positions import Position, write_position
+from projections.read_store import Params, ReadStore, Row, Tx, open_read_store
+from projections.registry import create_all
+from projections.runner import ProjectionRunner
+from projections.settings import ReadStoreSettings
+from services.manager.settings import NatsSettings
+
+COMMITTED = "committed"
+
+_stdout_lock = threading.Lock()
+
+
+class _Capture:
+    """A transaction that only keeps the statements it is given."""
+
+    dialect = "sqlite"
+
+    def __init__(self) -> None:
+        self.statements: list[tuple[str, Params]] = []
+
+    def execute(self, sql: str, params: Params = ()) -> None:
+        self.statements.append((sql, params))
+
+
+def _position_statement() -> tuple[str, int]:
+    """The statement ``write_position`` moves a position with, and where the id sits in it.
+
+    Learnt from ``write_position`` itself, so that the clock follows the runner's
+    bookkeeping as it is, without a copy of its SQL.
+    """
+    capture = _Capture()
+    marker = Position(notification_id=987_654_321, stream_seq=123_456_789)
+    write_position(capture, "clock", marker)  # type: ignore[arg-type]
+    for sql, params in capture.statements:
+        if marker.notification_id in params:
+            return sql, list(params).index(marker.notification_id)
+    raise RuntimeError("write_position no longer writes the notification id as a parameter")
+
+
+POSITION_SQL, POSITION_PARAM = _position_statement()
+
+
+class _PositionSpy:
+    """A transaction that notes the notification id a position write sets."""
+
+    def __init__(self, tx: Tx) -> None:
+        self._tx = tx
+        self.notification_id: int | None = None
+
+    @property
+    def dialect(self) -> str:
+        return self._tx.dialect
+
+    def execute(self, sql: str, params: Params = ()) -> None:
+        self._tx.execute(sql, params)
+        if sql == POSITION_SQL:
+            self.notification_id = int(params[POSITION_PARAM])
+
+    def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        self._tx.executemany(sql, rows)
+
+    def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        return self._tx.fetchone(sql, params)
+
+    def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        return self._tx.fetchall(sql, params)
+
+    def savepoint(self) -> AbstractContextManager[None]:
+        return self._tx.savepoint()
+
+
+class CommitClock:
+    """A read store that reports each committed position move with the time it committed."""
+
+    def __init__(self, inner: ReadStore, projection: str) -> None:
+        self._inner = inner
+        self._projection = projection
+
+    @property
+    def dialect(self) -> str:
+        return self._inner.dialect
+
+    @property
+    def transient_errors(self) -> tuple[type[Exception], ...]:
+        return self._inner.transient_errors
+
+    @contextmanager
+    def transaction(self, *, pipelined: bool = True) -> Iterator[Tx]:
+        with self._inner.transaction(pipelined=pipelined) as tx:
+            spy = _PositionSpy(tx)
+            yield spy
+        # Leaving the inner block returned only once COMMIT did.
+        committed_at = time.time()
+        if spy.notification_id is not None:
+            line = f"{COMMITTED} {self._projection} {spy.notification_id} {committed_at:.6f}\n"
+            with _stdout_lock:
+                sys.stdout.write(line)
+                sys.stdout.flush()
+
+    def recover(self) -> None:
+        self._inner.recover()
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+async def _main() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    settings = ReadStoreSettings.from_env()
+    nc = await nats.connect(NatsSettings.from_env().url, max_reconnect_attempts=-1)
+    projections = create_all()
+    stores = [CommitClock(open_read_store(settings), p.name) for p in projections]
+    try:
+        await ensure_streams(nc.jetstream())
+        runners = [
+            ProjectionRunner(projection, store, nc)
+            for projection, store in zip(projections, stores, strict=True)
+        ]
+        await asyncio.gather(*(runner.run(stop) for runner in runners))
+    finally:
+        for store in stores:
+            store.close()
+        await nc.drain()
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+    asyncio.run(_main())
+
+
+if __name__ == "__main__":
+    main()
