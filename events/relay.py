@@ -126,6 +126,9 @@ class Relay:
         self._loop = asyncio.get_running_loop()
         log.info("relay started")
         while not stop.is_set():
+            # Cleared before reading the store, not after: a save that commits
+            # while this pass reads or publishes must cut the wait below short.
+            self._wake.clear()
             try:
                 caught_up = await self.publish_available()
             except (NatsError, APIError, TimeoutError, OSError, Conflict) as exc:
@@ -134,7 +137,6 @@ class Relay:
                 await _sleep_or_stop(stop, 0.2)
                 continue
             if caught_up:
-                self._wake.clear()
                 waker = asyncio.ensure_future(self._wake.wait())
                 stopper = asyncio.ensure_future(stop.wait())
                 await asyncio.wait(

@@ -39,3 +39,12 @@ def agent_facts(agent_id: UUID | str) -> str:
 
 def command_subject(name: str) -> str:
     return f"{COMMANDS_PREFIX}.{name}"
+
+
+HEARTBEAT_PREFIX = "berth.hb"
+HEARTBEAT_WILDCARD = f"{HEARTBEAT_PREFIX}.*"
+
+
+def heartbeat_subject(agent_id: UUID | str) -> str:
+    """Core NATS, not JetStream: liveness is not an event, only its meaning is."""
+    return f"{HEARTBEAT_PREFIX}.{agent_id}"

@@ -44,3 +44,23 @@ class NatsSettings:
     @classmethod
     def from_env(cls) -> NatsSettings:
         return cls(url=os.environ.get("BERTH_NATS_URL", cls.url))
+
+
+@dataclass(frozen=True)
+class ManagerSettings:
+    #: seconds between scheduling rounds when nothing wakes the scheduler earlier
+    scheduler_tick: float = 1.0
+    #: most placements decided (and saved in one transaction) per group and round
+    scheduler_batch: int = 1000
+    #: seconds without a heartbeat after which an agent is declared lost
+    agent_lost_after: float = 15.0
+
+    @classmethod
+    def from_env(cls) -> ManagerSettings:
+        return cls(
+            scheduler_tick=float(os.environ.get("BERTH_SCHEDULER_TICK", cls.scheduler_tick)),
+            scheduler_batch=int(os.environ.get("BERTH_SCHEDULER_BATCH", cls.scheduler_batch)),
+            agent_lost_after=float(
+                os.environ.get("BERTH_AGENT_LOST_AFTER", cls.agent_lost_after)
+            ),
+        )

@@ -8,10 +8,12 @@ since SQLite offers no subscription.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, ClassVar
 from uuid import UUID
 
+import psycopg
 from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.persistence import ApplicationRecorder, ProcessRecorder, Recording, Tracking
 from eventsourcing.utils import get_topic
@@ -21,6 +23,8 @@ from services.manager.mapper import MsgspecMapper, NullTranscoder
 from services.manager.settings import StoreSettings
 
 SaveListener = Callable[[int], None]
+#: the PostgreSQL advisory lock key taken while creating the store's tables
+TABLE_CREATION_LOCK = 0x6265727468  # "berth"
 
 
 def store_env(settings: StoreSettings) -> dict[str, str]:
@@ -48,6 +52,23 @@ def store_env(settings: StoreSettings) -> dict[str, str]:
     }
 
 
+@contextmanager
+def _one_at_a_time_creating_tables(settings: StoreSettings) -> Iterator[None]:
+    """On PostgreSQL, processes starting together create the tables in turn.
+
+    Creating them runs the library's ``CREATE OR REPLACE FUNCTION``, which
+    PostgreSQL refuses with "tuple concurrently updated" when two processes
+    (two relays, a manager and a relay) do it at the same moment. A session
+    advisory lock, released when its connection closes, makes them take turns.
+    """
+    if settings.backend != "postgres":
+        yield
+        return
+    with psycopg.connect(settings.pg_dsn, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (TABLE_CREATION_LOCK,))
+        yield
+
+
 class EventStore(Application[UUID]):
     """The single source of truth. Every other view of Berth is derived from it."""
 
@@ -68,7 +89,8 @@ class EventStore(Application[UUID]):
     def construct_recorder(self) -> ProcessRecorder:
         # A process recorder also keeps tracking records, so facts ingested from
         # BERTH_FACTS are stored with their stream position in the same transaction.
-        return self.factory.process_recorder()
+        with _one_at_a_time_creating_tables(self.settings):
+            return self.factory.process_recorder()
 
     def save_tracked(self, source: str, position: int, *aggregates: Any) -> list[Recording[UUID]]:
         """Save the aggregates' new events together with ``position`` in ``source``.
