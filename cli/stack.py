@@ -1,7 +1,8 @@
 """``berth up``: the embedded single-node stack, and its main job.
 
-The main job, for now, is the demo: commands in, events on the stream, the read
-model updated, all shown live. The stack then stays up until Ctrl-C.
+The main job, for now, is the demo: sessions requested, placed on the stack's
+simulated agents, run and ended, with their events on the stream and in the read
+model, all shown live. The stack then stays up until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -31,12 +32,13 @@ def up(
         bool,
         typer.Option(
             "--exit-after-demo",
-            help="Stop everything after the demo; exit 0 only if it saw its events "
-            "on the stream and in the read model.",
+            help="Stop everything after the demo; exit 0 only if it saw every session "
+            "run to its end on the stream and in the read model.",
         ),
     ] = False,
 ) -> None:
-    """Start the embedded stack: nats-server, the manager (with the relay) and the projections."""
+    """Start the embedded stack: nats-server, the manager (with the relay), the projections
+    and a few simulated agents."""
     if data_dir is not None:
         # Everything below, and every child process, reads the data directory from here.
         os.environ["BERTH_DATA_DIR"] = str(data_dir.expanduser().resolve())

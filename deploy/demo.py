@@ -1,17 +1,23 @@
-"""``berth up``'s main job for now: commands in, events on the stream, the read model updated.
+"""``berth up``'s main job for now: sessions requested, placed, run and ended, all shown live.
 
-It requests three sessions through the manager, cancels one, watches the four
-resulting events arrive on ``BERTH_EVENTS`` and waits until the session read
-model shows them with the right statuses. Each run uses fresh request ids, so
-every run adds to what earlier runs left; nothing is ever reset.
+As the first administrator (whose credentials the manager wrote at its first
+start), it requests three sessions — an interactive notebook, a batch job that
+succeeds and one whose command is ``exit 3`` — on the stack's simulated agents,
+destroys the notebook once it runs, and waits until each session has gone
+PENDING → SCHEDULED → PREPARING → RUNNING → TERMINATED on ``BERTH_EVENTS`` and in
+the session read model, with the exit code and result its command implies.
+Each run uses fresh request ids, so every run adds to what earlier runs left;
+nothing is ever reset.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 import nats
 from nats.aio.client import Client as NATS
@@ -20,24 +26,19 @@ from nats.errors import TimeoutError as NatsTimeout
 
 from deploy.event_tail import EventTail, SeenEvent
 from deploy.session_view import SessionRow, read_sessions
-from deploy.stack import Stack
-from events.base import Command
-from events.commands import (
-    CANCEL_SESSION,
-    REQUEST_SESSION,
-    CancelSession,
-    CommandReply,
-    RequestSession,
-    SessionType,
-)
+from deploy.stack import SIMULATED_AGENTS, SIMULATED_IMAGES, Stack
+from events.commands import CommandReply, SessionType
 from events.streams import EVENTS_STREAM
 from services.manager.client import ManagerClient
 from services.manager.store import EventStore
 
-OWNER = "demo"
 #: generous: the manager may still be starting, and the machine may be busy
 PATIENCE = 60.0
 LABEL = "demo"
+CREDENTIALS = "admin-credentials.json"
+#: refusals that only mean "the simulated agents have not registered yet"
+NOT_YET = frozenset({"unknown-image", "unschedulable"})
+FLOW = ("SessionScheduled", "SessionPreparing", "SessionRunning", "SessionTerminated")
 
 
 @dataclass(frozen=True)
@@ -45,42 +46,29 @@ class DemoSession:
     name: str
     session_type: SessionType
     resources: dict[str, str]
-    startup_command: str | None = None
+    startup_command: str | None
+    #: what the read model must show at the end: (exit code, result)
+    outcome: tuple[int, str]
 
 
 SESSIONS = [
-    DemoSession("notebook", "interactive", {"cpu": "1", "mem": "2147483648"}),
-    DemoSession("train", "batch", {"cpu": "2", "mem": "4294967296"}, "python train.py --epochs 3"),
-    DemoSession("scratch", "interactive", {"cpu": "0.5", "mem": "536870912"}),
+    # Destroyed once running: its kernel is stopped, as SIGTERM would (143).
+    DemoSession("notebook", "interactive", {"cpu": "1", "mem": "2g"}, None, (143, "undefined")),
+    DemoSession(
+        "train", "batch", {"cpu": "2", "mem": "4g"}, "python train.py --epochs 3", (0, "success")
+    ),
+    DemoSession("broken", "batch", {"cpu": "500m", "mem": "512m"}, "exit 3", (3, "failure")),
 ]
-#: the session the demo changes its mind about
-CANCELLED = 2
+DESTROYED = 0
 
 
 class DemoFailed(Exception):
     pass
 
 
-async def _send(client: ManagerClient, name: str, command: Command) -> CommandReply:
-    """Send a command, waiting for the manager to answer at all.
-
-    Resending is safe: the command carries the same request id each time, and
-    the manager answers a repeat with the first outcome.
-    """
-    deadline = time.monotonic() + PATIENCE
-    while True:
-        try:
-            reply = await client.send(name, command)
-        except (NoRespondersError, NatsTimeout):
-            if time.monotonic() > deadline:
-                raise DemoFailed(f"{name}: the manager did not answer in {PATIENCE:.0f}s") from None
-            await asyncio.sleep(0.2)
-            continue
-        if not reply.ok:
-            error = reply.error
-            reason = f"{error.code}: {error.message}" if error else "no reason given"
-            raise DemoFailed(f"{name} refused: {reason}")
-        return reply
+def _refusal(name: str, reply: CommandReply) -> str:
+    error = reply.error
+    return f"{name} refused: " + (f"{error.code}: {error.message}" if error else "no reason")
 
 
 class Demo:
@@ -91,60 +79,103 @@ class Demo:
     def say(self, text: str) -> None:
         self.stack.log.line(LABEL, text)
 
-    async def run(self, nc: NATS, tail: EventTail) -> None:
-        client = ManagerClient(nc)
-        self.say(f"requesting {len(SESSIONS)} sessions as {OWNER!r} (run {self.run_id})")
-        ids: list[str] = []
-        for i, spec in enumerate(SESSIONS):
-            name = f"{spec.name}-{self.run_id}"
-            command = RequestSession(
-                request_id=f"demo-{self.run_id}-{i}",
-                name=name,
-                owner=OWNER,
-                image="berth/python:3.11",
-                session_type=spec.session_type,
-                resources=spec.resources,
-                startup_command=spec.startup_command,
-            )
-            reply = await _send(client, REQUEST_SESSION, command)
-            assert reply.session_id is not None
-            ids.append(reply.session_id)
-            self.say(f"  {name}: session {reply.session_id} (notification {reply.notification_id})")
-        cancelled = ids[CANCELLED]
-        cancel = CancelSession(
-            request_id=f"demo-{self.run_id}-cancel",
-            session_id=cancelled,
-            owner=OWNER,
-            reason="demo: not needed after all",
-        )
-        await _send(client, CANCEL_SESSION, cancel)
-        self.say(f"cancelled {SESSIONS[CANCELLED].name}-{self.run_id} ({cancelled})")
+    async def _admin(self) -> str:
+        """The first administrator's access key, once the manager has written it."""
+        path: Path = self.stack.settings.data_dir / CREDENTIALS
+        deadline = time.monotonic() + PATIENCE
+        while not path.exists():
+            if time.monotonic() > deadline:
+                raise DemoFailed(f"the manager wrote no {path} in {PATIENCE:.0f}s")
+            await asyncio.sleep(0.2)
+        return str(json.loads(path.read_text())["access_key"])
 
-        expected = {(sid, "SessionRequested") for sid in ids} | {(cancelled, "SessionCancelled")}
-
-        def all_arrived(seen: list[SeenEvent]) -> bool:
-            return expected <= {(e.aggregate_id, e.name) for e in seen}
-
-        if not await tail.wait_for(all_arrived, PATIENCE):
-            raise DemoFailed(f"the {len(expected)} events did not all reach {EVENTS_STREAM}")
-        self.say(f"all {len(expected)} events are on {EVENTS_STREAM}")
-
-        statuses = {sid: "PENDING" for sid in ids} | {cancelled: "CANCELLED"}
-        rows = await self._wait_for_read_model(statuses)
-        self.say("the session read model shows:")
-        for row in rows:
-            self.say(f"  {row.name:<20} {row.session_type:<12} {row.status:<10} {row.session_id}")
-        await self._totals(nc)
-
-    async def _wait_for_read_model(self, statuses: dict[str, str]) -> list[SessionRow]:
+    async def _request(self, client: ManagerClient, admin: str, i: int) -> str:
+        """Request one session; resending is safe, the request id stays the same."""
+        spec = SESSIONS[i]
         deadline = time.monotonic() + PATIENCE
         while True:
-            rows = await asyncio.to_thread(read_sessions, list(statuses))
-            if {row.session_id: row.status for row in rows} == statuses:
+            try:
+                reply = await client.request_session(
+                    actor=admin,
+                    request_id=f"demo-{self.run_id}-{i}",
+                    name=f"{spec.name}-{self.run_id}",
+                    image=SIMULATED_IMAGES[0],
+                    session_type=spec.session_type,
+                    resources=spec.resources,
+                    startup_command=spec.startup_command,
+                )
+            except (NoRespondersError, NatsTimeout):
+                reply = None
+            if reply is not None and reply.ok and reply.session_id is not None:
+                return reply.session_id
+            if reply is not None and (reply.error is None or reply.error.code not in NOT_YET):
+                raise DemoFailed(_refusal("session.request", reply))
+            if time.monotonic() > deadline:
+                why = _refusal("session.request", reply) if reply else "no answer"
+                raise DemoFailed(f"the manager did not take a session in {PATIENCE:.0f}s: {why}")
+            await asyncio.sleep(0.2)
+
+    async def run(self, nc: NATS, tail: EventTail) -> None:
+        client = ManagerClient(nc)
+        admin = await self._admin()
+        self.say(
+            f"requesting {len(SESSIONS)} sessions as the first administrator (run {self.run_id})"
+            f" on {SIMULATED_AGENTS} simulated agents"
+        )
+        ids: list[str] = []
+        for i, spec in enumerate(SESSIONS):
+            sid = await self._request(client, admin, i)
+            ids.append(sid)
+            what = spec.startup_command or "interactive"
+            self.say(f"  {spec.name}-{self.run_id}: session {sid} ({what})")
+
+        destroyed = ids[DESTROYED]
+        await self._wait_on_stream(tail, {(destroyed, "SessionRunning")}, "the notebook to run")
+        reply = await client.destroy_session(
+            destroyed, actor=admin, reason="demo: not needed after all"
+        )
+        if not reply.ok:
+            raise DemoFailed(_refusal("session.destroy", reply))
+        self.say(f"destroyed {SESSIONS[DESTROYED].name}-{self.run_id} ({destroyed})")
+
+        expected = {(sid, name) for sid in ids for name in FLOW}
+        expected.add((destroyed, "SessionTerminating"))
+        await self._wait_on_stream(tail, expected, "every session to end")
+        self.say(
+            f"all {len(ids)} sessions went {' → '.join(['PENDING', *_statuses()])} on "
+            f"{EVENTS_STREAM} (the destroyed notebook by way of TERMINATING)"
+        )
+
+        outcomes = {sid: spec.outcome for sid, spec in zip(ids, SESSIONS, strict=True)}
+        rows = await self._wait_for_read_model(outcomes)
+        self.say("the session read model shows:")
+        for row in rows:
+            code = "-" if row.exit_code is None else str(row.exit_code)
+            self.say(
+                f"  {row.name:<16} {row.session_type:<12} {row.status:<11} "
+                f"exit {code:<4} {row.result:<10} {row.session_id}"
+            )
+        await self._totals(nc)
+
+    async def _wait_on_stream(
+        self, tail: EventTail, expected: set[tuple[str, str]], what: str
+    ) -> None:
+        def arrived(seen: list[SeenEvent]) -> bool:
+            return expected <= {(e.aggregate_id, e.name) for e in seen}
+
+        if not await tail.wait_for(arrived, PATIENCE):
+            raise DemoFailed(f"waited {PATIENCE:.0f}s on {EVENTS_STREAM} for {what}")
+
+    async def _wait_for_read_model(self, outcomes: dict[str, tuple[int, str]]) -> list[SessionRow]:
+        wanted = {sid: ("TERMINATED", code, result) for sid, (code, result) in outcomes.items()}
+        deadline = time.monotonic() + PATIENCE
+        while True:
+            rows = await asyncio.to_thread(read_sessions, list(outcomes))
+            shown = {r.session_id: (r.status, r.exit_code, r.result) for r in rows}
+            if shown == wanted:
                 return rows
             if time.monotonic() > deadline:
-                shown = {row.session_id: row.status for row in rows}
-                raise DemoFailed(f"the read model shows {shown}, expected {statuses}")
+                raise DemoFailed(f"the read model shows {shown}, expected {wanted}")
             await asyncio.sleep(0.2)
 
     async def _totals(self, nc: NATS) -> None:
@@ -166,6 +197,10 @@ class Demo:
         self.say(f"             {env} berth events verify")
 
 
+def _statuses() -> list[str]:
+    return [name.removeprefix("Session").upper() for name in FLOW]
+
+
 def _count_stored(stack: Stack) -> int:
     store = EventStore(stack.settings.store)
     try:
@@ -175,7 +210,7 @@ def _count_stored(stack: Stack) -> int:
 
 
 async def run_demo(stack: Stack, *, keep_tailing: bool) -> str | None:
-    """The main job: None when the demo saw its events everywhere, else why not."""
+    """The main job: None when the demo saw its sessions flow everywhere, else why not."""
     demo = Demo(stack)
     nc = await nats.connect(stack.settings.nats.url, max_reconnect_attempts=-1)
     tail = EventTail(nc.jetstream(), stack.log)

@@ -17,7 +17,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
-import events.session  # noqa: F401  (registers the session events, so they can be decoded)
+import events.catalog  # noqa: F401  (registers every event type, so all can be decoded)
 from deploy.logs import StackLog
 from events.codec import DecodeError, decode
 from events.streams import EVENTS_STREAM

@@ -16,12 +16,14 @@ class SessionRow:
     name: str
     session_type: str
     status: str
+    exit_code: int | None = None
+    result: str = "undefined"
 
 
 def read_sessions(session_ids: list[str] | None) -> list[SessionRow]:
     """The named sessions (or all of them); none while the runner has not made the table yet."""
     store = open_read_store(ReadStoreSettings.from_env())
-    sql = "SELECT id, name, session_type, status FROM session_view"
+    sql = "SELECT id, name, session_type, status, exit_code, result FROM session_view"
     params: list[str] = []
     if session_ids is not None:
         sql += f" WHERE id IN ({', '.join('?' for _ in session_ids)})"
@@ -36,4 +38,14 @@ def read_sessions(session_ids: list[str] | None) -> list[SessionRow]:
         return []
     finally:
         store.close()
-    return [SessionRow(str(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in rows]
+    return [
+        SessionRow(
+            str(r[0]),
+            str(r[1]),
+            str(r[2]),
+            str(r[3]),
+            None if r[4] is None else int(r[4]),
+            str(r[5]),
+        )
+        for r in rows
+    ]

@@ -1,4 +1,5 @@
-"""The embedded single-node stack: nats-server, the manager (with the relay) and the projections.
+"""The embedded single-node stack: nats-server, the manager (with the relay), the projections
+and, until the Podman agent exists, a few simulated agents.
 
 Everything lives under one data directory, so stopping and starting again keeps
 all state::
@@ -37,6 +38,15 @@ from services.manager.settings import StoreSettings, data_dir
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_REFUSED = 2
+
+#: Until the Podman agent exists, the stack's nodes are simulated agents (``sim-0`` …),
+#: registered as such; their kernels start after 0.5 s and batch kernels run 2 s.
+SIMULATED_AGENTS = 3
+SIMULATED_IMAGES = ("berth/python:3.11", "busybox")
+SIMULATED_FLEET = [
+    *("--agents", str(SIMULATED_AGENTS), "--prefix", "sim", "--cpu", "8", "--mem", "16g"),
+    *("--images", ",".join(SIMULATED_IMAGES), "--start-delay", "0.5", "--run-seconds", "2"),
+]
 
 #: what runs once the stack is up; returns None when it succeeded, else why it failed
 MainJob = Callable[["Stack"], Awaitable[str | None]]
@@ -136,6 +146,7 @@ class Stack:
         return [
             ChildSpec("manager", [python, "-m", "services.manager", "serve"], env),
             ChildSpec("project", [python, "-m", "projections"], env),
+            ChildSpec("sim", [python, "-m", "services.agent.simulated", *SIMULATED_FLEET], env),
         ]
 
     async def start(self) -> None:

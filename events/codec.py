@@ -53,6 +53,8 @@ def encode(event: DomainEvent) -> tuple[str, bytes]:
 
 
 def decode(topic: str, payload: bytes) -> DomainEvent:
+    import events.catalog  # noqa: F401  (every event type must be registered to decode)
+
     name, version = split_topic(topic)
     cls = EVENT_TYPES.resolve(name)
     if cls is None:

@@ -12,7 +12,18 @@ from datetime import datetime
 from typing import ClassVar
 
 from events.base import DomainEvent
-from events.session import SessionCancelled, SessionRequested
+from events.session import (
+    KernelObserved,
+    SessionCancelled,
+    SessionErrored,
+    SessionPreparing,
+    SessionRequested,
+    SessionRequeued,
+    SessionRunning,
+    SessionScheduled,
+    SessionTerminated,
+    SessionTerminating,
+)
 from projections.base import EventMeta, Projection
 from projections.read_store import Tx
 from services.manager.domain.session import SessionStatus
@@ -34,16 +45,25 @@ class SessionView(Projection):
             "CREATE TABLE IF NOT EXISTS session_view ("
             " id TEXT PRIMARY KEY,"
             " name TEXT NOT NULL,"
-            " owner TEXT NOT NULL,"
+            " access_key TEXT NOT NULL,"
+            " user_id TEXT NOT NULL,"
+            " project TEXT NOT NULL,"
+            " domain TEXT NOT NULL,"
+            " resource_group TEXT NOT NULL,"
             " image TEXT NOT NULL,"
             " session_type TEXT NOT NULL,"
+            " cluster_size INTEGER NOT NULL,"
             " status TEXT NOT NULL,"
             " status_reason TEXT NOT NULL,"
             " resources TEXT NOT NULL,"
+            " agents TEXT NOT NULL,"
+            " exit_code INTEGER,"
+            " result TEXT NOT NULL,"
             " created_at TEXT NOT NULL,"
             " updated_at TEXT NOT NULL,"
             " version BIGINT NOT NULL)",
-            "CREATE INDEX IF NOT EXISTS session_view_owner ON session_view (owner, created_at)",
+            "CREATE INDEX IF NOT EXISTS session_view_owner"
+            " ON session_view (access_key, created_at)",
             "CREATE INDEX IF NOT EXISTS session_view_status ON session_view (status)",
             "CREATE TABLE IF NOT EXISTS session_status_history ("
             " session_id TEXT NOT NULL,"
@@ -58,24 +78,69 @@ class SessionView(Projection):
         match event:
             case SessionRequested():
                 self._requested(tx, event)
+            case SessionScheduled():
+                agents = sorted({str(a.agent_id) for a in event.assignments})
+                tx.execute(
+                    "UPDATE session_view SET agents = ? WHERE id = ?",
+                    (json.dumps(agents), str(event.originator_id)),
+                )
+                self._status(tx, event, SessionStatus.SCHEDULED, event.reason)
+            case SessionPreparing():
+                self._status(tx, event, SessionStatus.PREPARING, event.reason)
+            case SessionRunning():
+                self._status(tx, event, SessionStatus.RUNNING, event.reason)
+            case SessionTerminating():
+                self._status(tx, event, SessionStatus.TERMINATING, event.reason)
+            case SessionTerminated():
+                tx.execute(
+                    "UPDATE session_view SET exit_code = ?, result = ? WHERE id = ?",
+                    (event.exit_code, event.result, str(event.originator_id)),
+                )
+                self._status(tx, event, SessionStatus.TERMINATED, event.reason)
+            case SessionErrored():
+                tx.execute(
+                    "UPDATE session_view SET result = ? WHERE id = ?",
+                    ("failure", str(event.originator_id)),
+                )
+                self._status(tx, event, SessionStatus.ERROR, event.reason)
             case SessionCancelled():
                 self._status(tx, event, SessionStatus.CANCELLED, event.reason)
+            case SessionRequeued():
+                tx.execute(
+                    "UPDATE session_view SET agents = ? WHERE id = ?",
+                    ("[]", str(event.originator_id)),
+                )
+                self._status(tx, event, SessionStatus.PENDING, event.reason)
+            case KernelObserved():
+                tx.execute(
+                    "UPDATE session_view SET version = ? WHERE id = ?",
+                    (event.originator_version, str(event.originator_id)),
+                )
 
     def _requested(self, tx: Tx, event: SessionRequested) -> None:
         at = _at(event.timestamp)
         tx.execute(
-            "INSERT INTO session_view (id, name, owner, image, session_type, status,"
-            " status_reason, resources, created_at, updated_at, version)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO session_view (id, name, access_key, user_id, project, domain,"
+            " resource_group, image, session_type, cluster_size, status, status_reason,"
+            " resources, agents, exit_code, result, created_at, updated_at, version)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 str(event.originator_id),
                 event.name,
-                event.owner,
+                event.access_key,
+                event.user_id,
+                event.project,
+                event.domain,
+                event.resource_group,
                 event.image,
                 event.session_type,
+                len(event.kernels),
                 SessionStatus.PENDING.value,
                 "requested",
-                json.dumps(event.resources, sort_keys=True),
+                json.dumps(event.kernels[0].slots if event.kernels else {}, sort_keys=True),
+                "[]",
+                None,
+                "undefined",
                 at,
                 at,
                 event.originator_version,

@@ -33,7 +33,7 @@ async def _main(mode: str) -> None:
 
             await serve(store, nc, stop)
     finally:
-        await nc.drain()
+        await nc.close()
         store.close()
 
 

@@ -3,59 +3,56 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import msgspec
 from nats.aio.client import Client as NATS
 
-from events.commands import (
-    CANCEL_SESSION,
-    REQUEST_SESSION,
-    CancelSession,
-    CommandReply,
-    RequestSession,
-)
+from events import commands as cmd
 from events.subjects import command_subject
 
 _encoder = msgspec.json.Encoder()
 
 
 class ManagerClient:
-    def __init__(self, nc: NATS, timeout: float = 5.0) -> None:
+    def __init__(self, nc: NATS, timeout: float = 10.0) -> None:
         self._nc = nc
         self._timeout = timeout
 
-    async def send(self, name: str, command: msgspec.Struct) -> CommandReply:
+    async def send(self, name: str, command: msgspec.Struct) -> cmd.CommandReply:
         reply = await self._nc.request(
             command_subject(name), _encoder.encode(command), timeout=self._timeout
         )
-        return msgspec.json.decode(reply.data, type=CommandReply)
+        return msgspec.json.decode(reply.data, type=cmd.CommandReply)
 
     async def request_session(
-        self,
-        *,
-        name: str,
-        owner: str,
-        image: str,
-        session_type: str = "interactive",
-        resources: dict[str, str] | None = None,
-        startup_command: str | None = None,
-        request_id: str | None = None,
-    ) -> CommandReply:
-        command = RequestSession(
+        self, *, actor: str, name: str, image: str, request_id: str | None = None, **fields: Any
+    ) -> cmd.CommandReply:
+        command = cmd.RequestSession(
             request_id=request_id or uuid.uuid4().hex,
+            actor=actor,
             name=name,
-            owner=owner,
             image=image,
-            session_type=session_type,  # type: ignore[arg-type]
-            resources=resources or {},
-            startup_command=startup_command,
+            **fields,
         )
-        return await self.send(REQUEST_SESSION, command)
+        return await self.send(cmd.REQUEST_SESSION, command)
 
-    async def cancel_session(
-        self, session_id: str, *, owner: str, reason: str = "cancelled by user"
-    ) -> CommandReply:
-        command = CancelSession(
-            request_id=uuid.uuid4().hex, session_id=session_id, owner=owner, reason=reason
+    async def destroy_session(
+        self, session_id: str, *, actor: str, reason: str = "destroyed by its owner"
+    ) -> cmd.CommandReply:
+        command = cmd.DestroySession(
+            request_id=uuid.uuid4().hex, actor=actor, session_id=session_id, reason=reason
         )
-        return await self.send(CANCEL_SESSION, command)
+        return await self.send(cmd.DESTROY_SESSION, command)
+
+    async def register_agent(self, **fields: Any) -> cmd.CommandReply:
+        command = cmd.RegisterAgent(request_id=uuid.uuid4().hex, **fields)
+        return await self.send(cmd.REGISTER_AGENT, command)
+
+    async def create_resource_group(
+        self, *, actor: str, name: str, **fields: Any
+    ) -> cmd.CommandReply:
+        command = cmd.CreateResourceGroup(
+            request_id=uuid.uuid4().hex, actor=actor, name=name, **fields
+        )
+        return await self.send(cmd.CREATE_RESOURCE_GROUP, command)

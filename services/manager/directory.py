@@ -95,14 +95,30 @@ class EffectiveLimits(Limits):
 
 
 class Directory:
-    def __init__(self, store: EventStore) -> None:
+    """Reads tenants from the store. With ``cached=True`` (the manager's long-lived
+    directory) what it read is remembered until :meth:`forget`, which the manager
+    calls after every tenant command; each request then costs no store reads."""
+
+    def __init__(self, store: EventStore, *, cached: bool = False) -> None:
         self._store = store
+        self._cached = cached
+        self._memo: dict[UUID, Aggregate | None] = {}
+
+    def forget(self) -> None:
+        self._memo.clear()
 
     def _get(self, cls: type[A], aggregate_id: UUID) -> A | None:
+        if self._cached and aggregate_id in self._memo:
+            memo = self._memo[aggregate_id]
+            return memo if isinstance(memo, cls) else None
         try:
-            found: A = self._store.repository.get(aggregate_id, projector_func=projector(cls))
+            found: A | None = self._store.repository.get(
+                aggregate_id, projector_func=projector(cls)
+            )
         except AggregateNotFoundError:
-            return None
+            found = None
+        if self._cached:
+            self._memo[aggregate_id] = found
         return found
 
     def domain(self, name: str) -> Domain | None:

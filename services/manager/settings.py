@@ -60,7 +60,5 @@ class ManagerSettings:
         return cls(
             scheduler_tick=float(os.environ.get("BERTH_SCHEDULER_TICK", cls.scheduler_tick)),
             scheduler_batch=int(os.environ.get("BERTH_SCHEDULER_BATCH", cls.scheduler_batch)),
-            agent_lost_after=float(
-                os.environ.get("BERTH_AGENT_LOST_AFTER", cls.agent_lost_after)
-            ),
+            agent_lost_after=float(os.environ.get("BERTH_AGENT_LOST_AFTER", cls.agent_lost_after)),
         )

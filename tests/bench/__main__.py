@@ -1,6 +1,7 @@
-"""``python -m tests.bench backbone``: the event backbone's figures.
+"""``python -m tests.bench backbone|scheduler``: the event backbone's and the scheduler's figures.
 
-Options: ``[--store sqlite|postgres|both] [--events N] [--rate R] [--json FILE]``.
+``backbone [--store sqlite|postgres|both] [--events N] [--rate R] [--json FILE]``;
+``scheduler [--store …] [--requests N] [--agents N] [--orders fifo,lifo,drf,priority]``.
 
 Prints the figures as it goes and a table per store backend at the end. It
 exits non-zero only when the benchmark could not run, never because a figure
@@ -15,6 +16,7 @@ import os
 import sys
 from pathlib import Path
 
+from tests.bench import scheduler
 from tests.bench.backbone import BACKENDS, BackendResult, Options, run_backend
 from tests.bench.report import as_json, format_result, header, write_json
 from tests.bench.scratch import DEFAULT_PG_ADMIN_DSN
@@ -49,7 +51,79 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("BERTH_BENCH_PG_DSN", DEFAULT_PG_ADMIN_DSN),
         help="a PostgreSQL server to create the scratch databases on (BERTH_BENCH_PG_DSN)",
     )
+    _scheduler_parser(benchmarks)
     return parser
+
+
+def _scheduler_parser(benchmarks: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sched = benchmarks.add_parser(
+        "scheduler",
+        help="session requests placed onto simulated agents: placements/s, latency, memory",
+    )
+    sched.add_argument("--store", choices=[*scheduler.BACKENDS, "both"], default="both")
+    sched.add_argument("--requests", type=int, default=10_000, help="sessions (default 10,000)")
+    sched.add_argument("--agents", type=int, default=1_000, help="simulated agents (default 1,000)")
+    sched.add_argument(
+        "--orders",
+        default=",".join(scheduler.ORDERS),
+        help="comma-separated queue orders, each run on fresh state (default: all four)",
+    )
+    sched.add_argument("--in-flight", type=int, default=64, help="requests in flight at once")
+    sched.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="pace the requests at this many per second (default: as fast as they are answered)",
+    )
+    sched.add_argument("--json", type=Path, metavar="FILE", help="also write the figures here")
+    sched.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="run the manager under cProfile and write one profile per run into DIR",
+    )
+    sched.add_argument(
+        "--pg-dsn",
+        default=os.environ.get("BERTH_BENCH_PG_DSN", DEFAULT_PG_ADMIN_DSN),
+        help="a PostgreSQL server to create the scratch databases on (BERTH_BENCH_PG_DSN)",
+    )
+
+
+def _progress(message: str) -> None:
+    print(f"  ... {message}", file=sys.stderr, flush=True)
+
+
+def _run_scheduler(args: argparse.Namespace) -> None:
+    orders = tuple(o.strip() for o in args.orders.split(",") if o.strip())
+    if unknown := set(orders) - set(scheduler.ORDERS):
+        sys.exit(f"unknown queue orders: {', '.join(sorted(unknown))}")
+    if args.requests < 1 or args.agents < 1 or args.in_flight < 1:
+        sys.exit("--requests, --agents and --in-flight must be at least 1")
+    options = scheduler.Options(
+        requests=args.requests,
+        agents=args.agents,
+        orders=orders,
+        in_flight=args.in_flight,
+        rate=max(args.rate, 0.0),
+        pg_admin_dsn=args.pg_dsn,
+        profile_dir=args.profile,
+    )
+    backends = list(scheduler.BACKENDS) if args.store == "both" else [args.store]
+    print(
+        f"scheduler benchmark: {options.requests} requests onto {options.agents} simulated agents,"
+        f" {options.in_flight} in flight"
+        + (f", paced at {options.rate:.0f}/s" if options.rate > 0 else "")
+        + "; targets (information only): placements ≥ "
+        f"{scheduler.TARGET_PLACEMENTS['sqlite']:.0f}/s on SQLite, ≥ "
+        f"{scheduler.TARGET_PLACEMENTS['postgres']:.0f}/s on PostgreSQL, p99 request → "
+        f"placement on the stream < {scheduler.TARGET_P99_MS:.0f} ms",
+        flush=True,
+    )
+    results = asyncio.run(scheduler.run_all(backends, options, _progress))
+    print(scheduler.summary_table(results), flush=True)
+    if args.json:
+        write_json(args.json, scheduler.as_json(options, results))
+        print(f"figures written to {args.json}")
 
 
 async def _backbone(options: Options, backends: list[str]) -> list[BackendResult]:
@@ -66,6 +140,9 @@ async def _backbone(options: Options, backends: list[str]) -> list[BackendResult
 
 def main() -> None:
     args = _parser().parse_args()
+    if args.benchmark == "scheduler":
+        _run_scheduler(args)
+        return
     if args.events < 100 or args.rate <= 0 or args.lag_seconds <= 0:
         sys.exit("--events must be at least 100; --rate and --lag-seconds above 0")
     options = Options(

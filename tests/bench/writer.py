@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from services.manager.domain.session import Session
 from services.manager.store import EventStore
+from tests.factories import requested_session
 
 
 def new_sessions(count: int, tag: str | None = None) -> list[Session]:
@@ -23,9 +24,9 @@ def new_sessions(count: int, tag: str | None = None) -> list[Session]:
     tag = tag or uuid.uuid4().hex[:12]
     at = datetime.now(UTC)
     return [
-        Session.request(
+        requested_session(
             name=f"bench-{tag}-{n}",
-            owner=f"user-{n % 50}",
+            access_key=f"user-{n % 50}",
             image="registry.local/berth/python:3.11",
             session_type="batch" if n % 2 else "interactive",
             resources={"cpu": str(1 + n % 4), "mem": f"{256 * (1 + n % 8)}m"},

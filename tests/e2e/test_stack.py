@@ -1,15 +1,16 @@
 """``berth up``: the embedded stack as a user runs it, as real processes on a data directory.
 
-The demo requests three sessions and cancels one: four events per run, on the
-store, on the stream and in the read model. Every run must add to what earlier
-runs left, Ctrl-C must leave no process behind, and a second stack on the same
-data directory must refuse.
+The demo requests three sessions on the stack's simulated agents, destroys one
+once it runs, and follows all three to their end on the stream and in the read
+model. Every run must add to what earlier runs left, Ctrl-C must leave no process
+behind, and a second stack on the same data directory must refuse.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import sqlite3
 import time
@@ -26,8 +27,8 @@ from services.manager.settings import StoreSettings
 from services.manager.store import EventStore
 from tests.e2e.stack_process import BerthUp, pid_alive, processes_using
 
-EVENTS_PER_DEMO = 4
 SESSIONS_PER_DEMO = 3
+CHILDREN = {"nats", "manager", "project", "sim"}
 
 
 @pytest.fixture
@@ -101,43 +102,58 @@ def _session_names(data_dir: Path, env: dict[str, str]) -> set[str]:
         return {name for (name,) in db.execute(query)}
 
 
-def test_the_demo_shows_events_flowing_and_a_restart_keeps_everything(
+def test_the_demo_shows_sessions_run_to_their_end_and_a_restart_keeps_everything(
     stacks: list[BerthUp], data_dir: Path, store_env: dict[str, str]
 ) -> None:
     first = _start(stacks, data_dir, "--exit-after-demo", env=store_env)
     assert first.wait() == 0, first.output
     out = first.output
     assert out.count("SessionRequested v1  name=") == SESSIONS_PER_DEMO, out
-    assert "SessionCancelled v2  reason=demo: not needed after all" in out, out
+    assert out.count("AgentRegistered v1  name=sim-") == 3, out
+    assert "simulated=true" in out
+    for status in ("Scheduled", "Preparing", "Running", "Terminated"):
+        assert out.count(f"Session{status} v") == SESSIONS_PER_DEMO, (status, out)
+    assert re.search(r"SessionTerminating v\d+  reason=demo: not needed after all", out), out
+    assert re.search(r"SessionTerminated v\d+  reason=exited exit_code=3 result=failure", out), out
+    assert re.search(r"SessionTerminated v\d+  reason=exited exit_code=0 result=success", out), out
     assert "cannot decode" not in out
-    assert f"all {EVENTS_PER_DEMO} events are on {EVENTS_STREAM}" in out
+    assert "went PENDING → SCHEDULED → PREPARING → RUNNING → TERMINATED" in out
     assert "the session read model shows:" in out
+    assert re.search(r"broken-\w+ +batch +TERMINATED +exit 3 +failure", out), out
+    assert re.search(r"train-\w+ +batch +TERMINATED +exit 0 +success", out), out
+    assert re.search(r"notebook-\w+ +interactive +TERMINATED +exit 143 +undefined", out), out
     assert "stopped cleanly" in out
-    assert first.totals() == (EVENTS_PER_DEMO, EVENTS_PER_DEMO, SESSIONS_PER_DEMO)
+    stored, streamed, sessions = first.totals()
+    assert stored == streamed
+    assert sessions == SESSIONS_PER_DEMO
     names_after_first = _session_names(data_dir, store_env)
     assert len(names_after_first) == SESSIONS_PER_DEMO
-    for name in ("nats", "manager", "project", "stack"):
+    for name in (*CHILDREN, "stack"):
         log = data_dir / "logs" / f"{name}.log"
         assert log.stat().st_size > 0, f"{log} is empty"
 
     second = _start(stacks, data_dir, "--exit-after-demo", env=store_env)
     assert second.wait() == 0, second.output
     # Everything the first run left is still there, and the second run added its own.
-    assert second.totals() == (2 * EVENTS_PER_DEMO, 2 * EVENTS_PER_DEMO, 2 * SESSIONS_PER_DEMO)
-    assert _stored_events(data_dir, store_env) == 2 * EVENTS_PER_DEMO
-    assert _stream_messages(data_dir) == 2 * EVENTS_PER_DEMO
+    stored_2, streamed_2, sessions_2 = second.totals()
+    assert stored_2 == streamed_2 > stored
+    assert sessions_2 == 2 * SESSIONS_PER_DEMO
+    assert _stored_events(data_dir, store_env) == stored_2
+    assert _stream_messages(data_dir) == stored_2
     names_after_second = _session_names(data_dir, store_env)
     assert names_after_first < names_after_second
     assert len(names_after_second) == 2 * SESSIONS_PER_DEMO
+    # The agents were known already: registering again decided nothing new.
+    assert "AgentRegistered" not in second.output
 
 
 def test_ctrl_c_stops_every_process_and_exits_0(stacks: list[BerthUp], data_dir: Path) -> None:
     stack = _start(stacks, data_dir)
     stack.wait_for_line("following new events as they arrive")
     children = stack.child_pids()
-    assert set(children) == {"nats", "manager", "project"}, stack.output
+    assert set(children) == CHILDREN, stack.output
     assert all(pid_alive(pid) for pid in children.values())
-    assert len(processes_using(data_dir)) >= 4  # berth up and its three children
+    assert len(processes_using(data_dir)) >= 5  # berth up and its four children
 
     stack.interrupt()
     assert stack.wait() == 0, stack.output
@@ -163,7 +179,9 @@ def test_a_killed_stack_leaves_nothing_running_and_starts_again_with_its_state(
 
     again = _start(stacks, data_dir, "--exit-after-demo")
     assert again.wait() == 0, again.output
-    assert again.totals() == (2 * EVENTS_PER_DEMO, 2 * EVENTS_PER_DEMO, 2 * SESSIONS_PER_DEMO)
+    stored, streamed, sessions = again.totals()
+    assert stored == streamed
+    assert sessions == 2 * SESSIONS_PER_DEMO
 
 
 def test_a_second_stack_on_the_same_data_dir_refuses(stacks: list[BerthUp], data_dir: Path) -> None:

@@ -1,4 +1,4 @@
-"""The backbone benchmark runs to the end and reports every figure (it is never judged on time)."""
+"""The benchmarks run to the end and report every figure (they are never judged on time)."""
 
 from __future__ import annotations
 
@@ -53,3 +53,39 @@ def test_backbone_benchmark_reports_its_figures(tmp_path: Path) -> None:
     else:
         assert postgres["end_to_end"]["events"] == 500
         assert postgres["lag"]["lag"]["total"]["count"] == 200
+
+
+def test_scheduler_benchmark_reports_its_figures(tmp_path: Path) -> None:
+    figures_file = tmp_path / "scheduler.json"
+    small = [
+        "--store",
+        "sqlite",
+        "--orders",
+        "fifo,priority",
+        "--requests",
+        "200",
+        "--agents",
+        "20",
+    ]
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.bench", "scheduler", "--json", str(figures_file), *small],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "== SQLite, fifo ==" in done.stdout
+    assert "== SQLite, priority ==" in done.stdout
+    runs = json.loads(figures_file.read_text())["runs"]
+    assert [(r["backend"], r["order"]) for r in runs] == [
+        ("sqlite", "fifo"),
+        ("sqlite", "priority"),
+    ]
+    for run in runs:
+        assert run["placed"] == 200
+        assert run["placements_per_s"] > 0
+        assert run["request_rate"] > 0
+        assert run["to_stream_ms"]["p50"] <= run["to_stream_ms"]["p99"]
+        assert run["peak_rss_mb"] > 0
+        assert run["targets"]["placements_per_s"] == 2000.0

@@ -23,6 +23,7 @@ from events.subjects import MSG_ID_HEADER, TOPIC_HEADER, event_subject
 from services.manager.domain.session import Session
 from services.manager.settings import StoreSettings
 from services.manager.store import EventStore
+from tests.factories import requested_session
 
 EPOCH = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -65,10 +66,10 @@ def request_sessions(
     for start in range(first, first + count, 100):
         batch = []
         for n in range(start, min(start + 100, first + count)):
-            session = Session.request(
+            session = requested_session(
                 # non-ASCII and escapes, so the byte-exact round trip means something
                 name=f'séance-{n} "quoted" ✓',
-                owner=f"user-{n % 5}",
+                access_key=f"user-{n % 5}",
                 image="busybox",
                 session_type="batch" if n % 2 else "interactive",
                 resources={"cpu": str(1 + n % 4), "mem": f"{64 * (1 + n % 3)}m"},

@@ -20,6 +20,7 @@ from projections.read_store import Row, open_read_store
 from projections.settings import ReadStoreSettings
 from services.manager.domain.session import Session
 from services.manager.store import EventStore
+from tests.factories import requested_session
 
 EPOCH = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -52,9 +53,9 @@ class Backbone:
             for i in range(first, min(first + 100, count)):
                 n = self._requested + i
                 at = EPOCH + timedelta(seconds=n)
-                session = Session.request(
+                session = requested_session(
                     name=f"session-{n}",
-                    owner=f"user-{n % 7}",
+                    access_key=f"user-{n % 7}",
                     image="busybox",
                     session_type="batch" if n % 2 else "interactive",
                     resources={"cpu": str(1 + n % 4), "mem": f"{64 * (1 + n % 3)}m"},

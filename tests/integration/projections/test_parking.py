@@ -15,13 +15,14 @@ from projections.runner import ProjectionRunner
 from projections.sessions import SessionView
 from projections.settings import ReadStoreSettings
 from services.manager.domain.session import Session
+from tests.factories import requested_session
 from tests.integration.projections.backbone import EPOCH, Backbone, query
 
 
 def good_session(n: int) -> Session:
-    return Session.request(
+    return requested_session(
         name=f"after-{n}",
-        owner="parking-test",
+        access_key="parking-test",
         image="busybox",
         session_type="batch",
         resources={"cpu": "1"},

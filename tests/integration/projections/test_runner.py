@@ -44,7 +44,7 @@ async def test_sessions_are_projected_with_status_and_history(
 
     rows = query(
         read_settings,
-        "SELECT id, name, owner, session_type, status, status_reason, resources, version"
+        "SELECT id, name, access_key, session_type, status, status_reason, resources, version"
         " FROM session_view ORDER BY name",
     )
     assert len(rows) == 30
@@ -52,7 +52,7 @@ async def test_sessions_are_projected_with_status_and_history(
     for n, session in enumerate(sessions):
         row = by_id[str(session.id)]
         assert row[1] == f"session-{n}"
-        assert json.loads(row[6]) == session.resources
+        assert json.loads(row[6]) == session.requested.kernels[0].slots
         if n % 4 == 0:
             assert (row[4], row[5], row[7]) == ("CANCELLED", f"withdrawn {n}", 2)
         else:

@@ -15,6 +15,7 @@ import random
 import signal
 import subprocess
 import sys
+import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,6 +64,15 @@ class RunnerProcess:
 
     def terminate(self) -> int:
         assert self.proc is not None
+        # A runner restarted just before the end may still be starting: a stop
+        # request is only handled once it runs (its "projecting" line is logged).
+        deadline = time.monotonic() + 30
+        marker = f"--- start {self.starts}\n"
+        while time.monotonic() < deadline:
+            since_start = self.log_path.read_text(errors="replace").rpartition(marker)[2]
+            if "projecting " in since_start:
+                break
+            time.sleep(0.05)
         self.proc.terminate()
         return self.proc.wait(20)
 

@@ -31,6 +31,7 @@ from services.manager.domain.session import Session
 from services.manager.relay_runner import run_relay
 from services.manager.settings import StoreSettings
 from services.manager.store import EventStore
+from tests.factories import requested_session
 
 #: far longer than a wake-up takes, so an event that arrives sooner was woken for
 POLL_INTERVAL = 10.0
@@ -164,9 +165,9 @@ async def save_one_by_one(store: EventStore, events: Subscription) -> Arrivals:
 
 
 def new_session(i: int) -> Session:
-    return Session.request(
+    return requested_session(
         name=f"wake-{i}",
-        owner="relay-wakeup-test",
+        access_key="relay-wakeup-test",
         image="busybox",
         session_type="interactive",
         resources={"cpu": "1"},

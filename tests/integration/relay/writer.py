@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from services.manager.domain.session import Session
 from services.manager.settings import StoreSettings
 from services.manager.store import EventStore
+from tests.factories import requested_session
 
 MAX_BATCH = 50
 
@@ -29,9 +30,9 @@ def batch_of_sessions(size: int, rng: random.Random, tag: str, first: int) -> li
     recorded = 0
     while recorded < size:
         at = datetime.now(UTC)
-        session = Session.request(
+        session = requested_session(
             name=f"fault-{first + len(sessions)}",
-            owner="relay-fault-test",
+            access_key="relay-fault-test",
             image="busybox",
             session_type="batch",
             resources={"cpu": "1", "mem": "64m"},

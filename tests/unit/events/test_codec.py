@@ -10,6 +10,7 @@ import pytest
 from events import codec
 from events.base import EVENT_TYPES, DomainEvent
 from events.session import SessionRequested
+from tests.factories import requested_session
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -33,18 +34,11 @@ class Renamed(_Probe, frozen=True, kw_only=True):
 
 
 def requested() -> SessionRequested:
-    return SessionRequested(
-        originator_id=uuid4(),
-        originator_version=1,
-        timestamp=NOW,
-        name="s",
-        owner="alice",
-        image="python",
-        session_type="batch",
-        resources={"cpu": "2"},
-        startup_command="echo 42",
-        request_id="r1",
-    )
+    event = requested_session(
+        session_type="batch", startup_command="echo 42", resources={"cpu": "2"}, at=NOW
+    ).collect_events()[0]
+    assert isinstance(event, SessionRequested)
+    return event
 
 
 def test_round_trip_is_exact() -> None:

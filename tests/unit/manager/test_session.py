@@ -1,58 +1,140 @@
+"""The Session aggregate's lifecycle, on its own (no store)."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from uuid import uuid4
 
 import pytest
 
-from events.session import SessionCancelled, SessionRequested
+from events.session import KernelAssignment, SessionRequested
 from services.manager.domain.session import (
+    KernelState,
     Session,
     SessionStateError,
     SessionStatus,
     session_id_for,
 )
+from tests.factories import requested_session
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def new_session() -> Session:
-    return Session.request(
-        name="train",
-        owner="alice",
-        image="python",
-        session_type="interactive",
-        resources={"cpu": "1"},
-        startup_command=None,
-        request_id="req-1",
+def scheduled(session_type: str = "batch", kernels: int = 1) -> Session:
+    session = requested_session(
+        session_type=session_type,
+        startup_command="run" if session_type == "batch" else None,
         at=T0,
+    )
+    if kernels > 1:
+        spec = session.requested.kernels[0]
+        session = requested_session(
+            session_type=session_type,
+            kernels=[type(spec)(index=i, role="sub", slots=spec.slots) for i in range(kernels)],
+            at=T0,
+        )
+    agent = uuid4()
+    session.schedule(
+        [
+            KernelAssignment(index=i, kernel_id=uuid4(), agent_id=agent, slots={"cpu": "1"})
+            for i in range(kernels)
+        ],
+        T0,
+    )
+    return session
+
+
+def test_request_is_pending_with_a_deterministic_id() -> None:
+    session = requested_session(access_key="AK1", request_id="r-1", at=T0)
+    assert [type(e) for e in session.collect_events()] == [SessionRequested]
+    assert session.status is SessionStatus.PENDING
+    assert session.id == session_id_for("AK1", "r-1")
+
+
+def test_a_batch_session_runs_and_ends_with_its_exit_code() -> None:
+    session = scheduled("batch")
+    (kernel,) = session.kernels.values()
+    session.observe(kernel.kernel_id, KernelState.CREATED, None, "", T0)
+    assert session.status is SessionStatus.PREPARING
+    session.observe(kernel.kernel_id, KernelState.STARTED, None, "", T0)
+    assert session.status is SessionStatus.RUNNING
+    session.observe(kernel.kernel_id, KernelState.EXITED, 3, "", T0 + timedelta(seconds=9))
+    assert (session.status, session.exit_code, session.result) == (
+        SessionStatus.TERMINATED,
+        3,
+        "failure",
+    )
+    replayed = Session.replay(session.collect_events())
+    assert (replayed.status, replayed.exit_code, replayed.result) == (
+        SessionStatus.TERMINATED,
+        3,
+        "failure",
     )
 
 
-def test_request_records_one_event_and_is_pending() -> None:
-    session = new_session()
-    events = session.collect_events()
-    assert [type(e) for e in events] == [SessionRequested]
-    assert session.status is SessionStatus.PENDING
-    assert session.id == session_id_for("alice", "req-1")
-    assert session.created_on == T0
+def test_a_cluster_session_runs_only_when_every_kernel_started() -> None:
+    session = scheduled("interactive", kernels=3)
+    kernels = sorted(session.kernels.values(), key=lambda k: k.index)
+    for kernel in kernels[:2]:
+        session.observe(kernel.kernel_id, KernelState.STARTED, None, "", T0)
+    assert session.status is SessionStatus.PREPARING
+    session.observe(kernels[2].kernel_id, KernelState.STARTED, None, "", T0)
+    assert session.status is SessionStatus.RUNNING
+    others = session.observe(kernels[1].kernel_id, KernelState.EXITED, 1, "", T0)
+    assert session.status is SessionStatus.TERMINATING
+    assert {k.index for k in others} == {0, 2}
 
 
-def test_cancel_then_replay_rebuilds_the_same_state() -> None:
-    session = new_session()
-    session.cancel("changed my mind", T0 + timedelta(seconds=5))
-    events = session.collect_events()
-    assert [type(e) for e in events] == [SessionRequested, SessionCancelled]
-    replayed = Session.replay(events)
-    assert replayed.status is SessionStatus.CANCELLED
-    assert replayed.status_reason == "changed my mind"
-    assert replayed.version == 2
-    assert replayed.modified_on == T0 + timedelta(seconds=5)
+def test_destroy_cancels_while_pending_and_stops_while_running() -> None:
+    pending = requested_session(at=T0)
+    assert pending.destroy("bye", T0) == []
+    assert pending.status is SessionStatus.CANCELLED
+    running = scheduled("interactive")
+    (kernel,) = running.kernels.values()
+    running.observe(kernel.kernel_id, KernelState.STARTED, None, "", T0)
+    assert [k.kernel_id for k in running.destroy("bye", T0)] == [kernel.kernel_id]
+    assert running.status is SessionStatus.TERMINATING
+    running.observe(kernel.kernel_id, KernelState.EXITED, 137, "terminated", T0)
+    assert (running.status, running.status_reason) == (SessionStatus.TERMINATED, "bye")
 
 
-def test_cancel_twice_is_refused_and_records_nothing() -> None:
-    session = new_session()
+def test_a_failed_kernel_puts_the_session_in_error() -> None:
+    session = scheduled("batch")
+    (kernel,) = session.kernels.values()
+    session.observe(kernel.kernel_id, KernelState.FAILED, None, "image not found", T0)
+    assert (session.status, session.status_reason) == (SessionStatus.ERROR, "image not found")
+
+
+def test_ended_sessions_refuse_commands_and_record_nothing() -> None:
+    session = requested_session(at=T0)
     session.cancel("x", T0)
     session.collect_events()
     with pytest.raises(SessionStateError):
-        session.cancel("again", T0)
+        session.destroy("again", T0)
+    with pytest.raises(SessionStateError):
+        session.fail("late", T0)
     assert session.collect_events() == []
+
+
+def test_observations_of_unknown_or_gone_kernels_are_ignored() -> None:
+    session = scheduled("batch")
+    (kernel,) = session.kernels.values()
+    session.collect_events()
+    assert session.observe(uuid4(), KernelState.STARTED, None, "", T0) == []
+    session.observe(kernel.kernel_id, KernelState.EXITED, 0, "", T0)
+    session.collect_events()
+    session.observe(kernel.kernel_id, KernelState.STARTED, None, "", T0)
+    assert session.collect_events() == []
+
+
+def test_agent_loss_requeues_a_batch_session_that_asks_for_it() -> None:
+    session = requested_session(
+        session_type="batch", startup_command="run", requeue_on_agent_loss=True, at=T0
+    )
+    agent = uuid4()
+    session.schedule(
+        [KernelAssignment(index=0, kernel_id=uuid4(), agent_id=agent, slots={"cpu": "1"})], T0
+    )
+    requeued, others = session.agent_lost(agent, T0)
+    assert requeued and others == []
+    assert session.status is SessionStatus.PENDING and session.kernels == {}

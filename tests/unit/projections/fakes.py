@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 from uuid import UUID
 
+import msgspec
+
 from events import codec
 from events.base import DomainEvent
 from events.session import SessionCancelled, SessionRequested
@@ -14,22 +16,24 @@ from projections.base import EventMeta
 from projections.envelope import Envelope
 from projections.read_store import Tx
 from projections.sessions import SessionView
+from tests.factories import requested_session
 
 AT = datetime(2030, 1, 1, tzinfo=UTC)
 
 
 def requested(session: UUID, name: str = "train") -> SessionRequested:
-    return SessionRequested(
-        originator_id=session,
-        originator_version=1,
-        timestamp=AT,
+    event = requested_session(
         name=name,
-        owner="alice",
+        access_key="alice",
         image="busybox",
         session_type="batch",
+        startup_command="python train.py",
         resources={"mem": "1g", "cpu": "2"},
         request_id=f"req-{name}",
-    )
+        at=AT,
+    ).collect_events()[0]
+    assert isinstance(event, SessionRequested)
+    return msgspec.structs.replace(event, originator_id=session)
 
 
 def cancelled(session: UUID, reason: str = "not needed") -> SessionCancelled:

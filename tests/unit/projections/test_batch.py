@@ -64,7 +64,7 @@ def test_a_requested_then_cancelled_session_shows_cancelled_with_its_history(
         " updated_at FROM session_view",
     )
     assert view[:4] == (str(session), "train", "CANCELLED", "not needed")
-    assert json.loads(view[4]) == {"cpu": "2", "mem": "1g"}
+    assert json.loads(view[4]) == {"cpu": "2", "mem": str(1 << 30)}
     assert view[5] == 2
     assert view[6] < view[7]
     assert rows(store, "SELECT version, status, reason FROM session_status_history") == [

@@ -1,0 +1,185 @@
+"""Following the decisions addressed to the simulated agents, and picking up after a restart.
+
+A real agent consumes only its own subject, ``berth.ev.agent.<its-id>.>``, with a
+durable consumer of its own. A fleet of a thousand simulated agents would need a
+thousand consumers; instead it uses ONE durable pull consumer on
+``berth.ev.agent.>`` and drops, in-process, what is meant for other agents.
+
+After a restart the fleet rebuilds what its agents were running from the
+streams themselves: the decisions up to the durable consumer's acknowledged
+position (``BERTH_EVENTS``) and the facts it had already reported
+(``BERTH_FACTS``); then each kernel reports what it still owes. The consumer is
+re-created from that position so that nothing in flight waits for a redelivery
+timeout. Re-sent facts carry the same ``Nats-Msg-Id`` and are dropped by
+JetStream, and the manager ignores facts it already knows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from uuid import UUID
+
+import msgspec
+from nats.aio.msg import Msg
+from nats.errors import Error as NatsError
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
+
+from events.codec import DecodeError, decode
+from events.facts import decode_fact
+from events.streams import EVENTS_STREAM, FACTS_STREAM
+from events.subjects import FACTS_WILDCARD, TOPIC_HEADER, agent_events
+from services.agent.simulated.kernels import FleetModel
+from services.agent.simulated.reporter import FactReporter
+
+log = logging.getLogger("berth.sim")
+
+ALL_AGENT_EVENTS = agent_events("*")
+#: the only decisions a simulated agent acts on; others are acknowledged unread
+FOLLOWED = frozenset({"KernelAssigned", "KernelTerminationRequested", "KernelReleased"})
+
+
+def durable_name(prefix: str) -> str:
+    return "sim-fleet-" + prefix.replace(".", "_")
+
+
+async def _read(js: JetStreamContext, stream: str, subject: str, upto: int) -> AsyncIterator[Msg]:
+    """Every message on ``subject`` with a stream sequence up to ``upto``, in order."""
+    if upto <= 0:
+        return
+    sub = await js.pull_subscribe(
+        subject,
+        stream=stream,
+        config=ConsumerConfig(
+            deliver_policy=DeliverPolicy.ALL,
+            ack_policy=AckPolicy.NONE,
+            inactive_threshold=30.0,
+        ),
+    )
+    try:
+        if (await sub.consumer_info()).num_pending == 0:
+            return
+        while True:
+            try:
+                msgs = await sub.fetch(1000, timeout=2.0)
+            except (NatsTimeout, TimeoutError):  # nats-py raises either
+                return
+            for msg in msgs:
+                if msg.metadata.sequence.stream > upto:
+                    return
+                yield msg
+                if msg.metadata.num_pending == 0:
+                    return
+    finally:
+        with contextlib.suppress(NatsError):
+            await sub.unsubscribe()
+
+
+def _agent_of(subject: str) -> tuple[str, str]:
+    """``berth.ev.agent.<id>.<Event>`` → (id, Event)."""
+    parts = subject.split(".")
+    return (parts[3], parts[4]) if len(parts) == 5 else ("", "")
+
+
+class DecisionFollower:
+    def __init__(
+        self, js: JetStreamContext, model: FleetModel, reporter: FactReporter, prefix: str
+    ) -> None:
+        self._js = js
+        self._model = model
+        self._reporter = reporter
+        self._durable = durable_name(prefix)
+        self._own: set[str] = set()
+
+    def _apply(self, msg: Msg, *, plan: bool = True) -> bool:
+        """Apply one message to the model; True when it is one of ours that we follow."""
+        agent, name = _agent_of(msg.subject)
+        if name not in FOLLOWED or agent not in self._own:
+            return False
+        topic = (msg.headers or {}).get(TOPIC_HEADER, "")
+        try:
+            event = decode(topic, msg.data)
+        except DecodeError as exc:
+            log.warning("decision %s cannot be decoded: %s", msg.subject, exc.reason)
+            return False
+        due = self._model.on_event(event)
+        if plan:
+            self._reporter.plan(due)
+        return True
+
+    async def _position(self) -> int:
+        """The last stream sequence already handled; the durable is (re)created after it."""
+        try:
+            info = await self._js.consumer_info(EVENTS_STREAM, self._durable)
+        except NotFoundError:
+            # A first start: what is on the stream now was decided before any
+            # of this fleet's kernels existed, unless it names them (replayed).
+            return int((await self._js.stream_info(EVENTS_STREAM)).state.last_seq)
+        floor = info.ack_floor.stream_seq if info.ack_floor else 0
+        started = (info.config.opt_start_seq or 1) - 1
+        await self._js.delete_consumer(EVENTS_STREAM, self._durable)
+        return max(floor, started)
+
+    async def recover(self) -> JetStreamContext.PullSubscription:
+        """Rebuild the model from the streams, plan what is owed, and open the durable consumer."""
+        self._own = {str(a) for a in self._model.agents}
+        handled = await self._position()
+        sub = await self._js.pull_subscribe(
+            ALL_AGENT_EVENTS,
+            durable=self._durable,
+            stream=EVENTS_STREAM,
+            config=ConsumerConfig(
+                deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+                opt_start_seq=handled + 1,
+                ack_policy=AckPolicy.ALL,
+                max_ack_pending=50_000,
+            ),
+        )
+        replayed = 0
+        async for msg in _read(self._js, EVENTS_STREAM, ALL_AGENT_EVENTS, handled):
+            # State only: what is still owed is planned once, after the facts are read.
+            replayed += self._apply(msg, plan=False)
+        facts = await self._js.stream_info(FACTS_STREAM)
+        own = {UUID(a) for a in self._own}
+        async for msg in _read(self._js, FACTS_STREAM, FACTS_WILDCARD, facts.state.last_seq):
+            try:
+                fact = decode_fact(msg.data)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                continue
+            if fact.agent_id in own:
+                self._model.reported(fact)
+        owed = self._model.resume()
+        self._reporter.plan(owed)
+        log.info(
+            "following decisions after stream sequence %d (%d replayed; %d kernels, %d facts owed)",
+            handled,
+            replayed,
+            len(self._model.kernels),
+            len(owed),
+        )
+        return sub
+
+    async def run(self, stop: asyncio.Event, batch: int = 512) -> None:
+        sub = await self.recover()
+        while not stop.is_set():
+            try:
+                msgs = await sub.fetch(batch, timeout=1.0)
+            except (NatsTimeout, TimeoutError):  # nats-py raises either
+                continue
+            except NatsError as exc:
+                log.warning("fetching decisions failed (%s); retrying", exc)
+                await asyncio.sleep(0.5)
+                continue
+            if not msgs:
+                continue
+            for msg in msgs:
+                self._apply(msg)
+            # AckPolicy.ALL: one acknowledgement covers the batch. A crash before
+            # it only makes the next start replay these decisions.
+            with contextlib.suppress(NatsError):
+                await msgs[-1].ack()
