@@ -43,6 +43,11 @@ class Aggregates:
         self._remember(loaded)
         return loaded
 
+    def cached(self, cls: type[A], aggregate_id: UUID) -> A | None:
+        """Only what is in memory: no store read (see ``batching`` for when that is enough)."""
+        found = self._cache.get(aggregate_id)
+        return found if isinstance(found, cls) else None
+
     def require(self, cls: type[A], aggregate_id: UUID) -> A:
         found = self.get(cls, aggregate_id)
         if found is None:

@@ -55,7 +55,7 @@ def decide_batch(ctx: ManagerContext, bodies: list[bytes], at: datetime) -> list
                 replies.append(command)
                 continue
             try:
-                replies.append(stage_session_request(ctx, command, at))
+                replies.append(stage_session_request(ctx, command, at, memory_only=True))
             except CommandRefused as exc:
                 replies.append(refusal(exc.code, exc.message))
         recordings = ctx.aggregates.commit()

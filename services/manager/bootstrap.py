@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
@@ -31,7 +33,7 @@ from services.manager.liveness import LivenessMonitor
 from services.manager.relay_runner import run_relay
 from services.manager.scheduler.agent_selection import AgentSelector
 from services.manager.scheduler.queue_order import QueueOrder
-from services.manager.scheduling import schedule_all
+from services.manager.scheduling import schedule_all, stop_expired_sessions
 from services.manager.sealing import ManagerKey
 from services.manager.session_requests import answer_session_requests
 from services.manager.settings import ManagerSettings, data_dir
@@ -122,9 +124,7 @@ def ensure_default_group(ctx: ManagerContext, at: datetime) -> None:
     ctx.group_ids.add(group.id)
 
 
-def build_broker(
-    url: str, decide: Decider, all_routes: list[Route], batcher: RequestBatcher
-) -> NatsBroker:
+def build_broker(url: str, decide: Decider, all_routes: list[Route]) -> NatsBroker:
     broker = NatsBroker(url, max_reconnect_attempts=-1, logger=log, log_level=logging.DEBUG)
 
     # Session requests are answered in services.manager.session_requests, without FastStream.
@@ -146,10 +146,18 @@ async def run_scheduler(
     wake: asyncio.Event,
     settings: ManagerSettings,
 ) -> None:
+    next_expiry = 0.0
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wake.wait(), timeout=settings.scheduler_tick)
         wake.clear()
+        if time.monotonic() >= next_expiry:
+            # Lifetimes are checked on a timer, not every round: it walks every allocation.
+            next_expiry = time.monotonic() + settings.lifetime_check_interval
+            try:
+                await decide(lambda: stop_expired_sessions(ctx, datetime.now(UTC)))
+            except Exception:
+                log.exception("checking session lifetimes failed; trying again later")
         try:
             summary = await decide(
                 lambda: schedule_all(ctx, datetime.now(UTC), settings.scheduler_batch)
@@ -167,8 +175,17 @@ async def serve(store: EventStore, nc: NATS, stop: asyncio.Event) -> None:
     wake = asyncio.Event()
     ctx = ManagerContext.open(store)
 
+    waking = threading.Event()
+
+    def set_wake() -> None:
+        waking.clear()
+        wake.set()
+
     def wake_scheduler() -> None:
-        loop.call_soon_threadsafe(wake.set)
+        # Called once per decided request: coalesced, so a burst costs one wake-up.
+        if not waking.is_set():
+            waking.set()
+            loop.call_soon_threadsafe(set_wake)
 
     ctx.wake_scheduler = wake_scheduler
     decide = Decider()
@@ -182,11 +199,12 @@ async def serve(store: EventStore, nc: NATS, stop: asyncio.Event) -> None:
     servers = nc.servers
     url = str(servers[0].geturl()) if servers else "nats://127.0.0.1:14222"
     batcher = RequestBatcher(ctx, decide)
-    broker = build_broker(url, decide, routes(ctx, key), batcher)
+    broker = build_broker(url, decide, routes(ctx, key))
     await broker.start()
     log.info("manager answers commands on %s", command_subject(">"))
     await ensure_streams(nc.jetstream())
     monitor = LivenessMonitor(ctx, lost_after=settings.agent_lost_after)
+    ctx.agent_seen = monitor.heard  # registering counts as a heartbeat
     tasks = [
         asyncio.create_task(batcher.run(stop)),
         asyncio.create_task(answer_session_requests(nc, batcher, stop)),

@@ -145,6 +145,7 @@ def register_agent(ctx: ManagerContext, cmd: RegisterAgent, at: datetime) -> Com
         if agent.mark_recovered(at):
             group.set_schedulable(agent_id, True, "agent registered again", at)
     recordings = ctx.aggregates.save(agent, group)
+    ctx.agent_seen(agent_id)
     ctx.wake_scheduler()
     return CommandReply(
         ok=True,

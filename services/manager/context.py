@@ -23,6 +23,8 @@ class ManagerContext:
     directory: Directory
     #: called after a decision that may let the scheduler place something
     wake_scheduler: Callable[[], None] = lambda: None
+    #: called when an agent shows it is alive other than by heartbeat (registration)
+    agent_seen: Callable[[UUID], object] = lambda _agent_id: None
     group_ids: set[UUID] = field(default_factory=set)
 
     @classmethod

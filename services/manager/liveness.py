@@ -62,6 +62,8 @@ class LivenessMonitor:
         return silent
 
     def declare_lost(self, agent_id: UUID) -> None:
+        if time.monotonic() - self._seen.get(agent_id, self._started) <= self.lost_after:
+            return  # heard from since the scan
         touched = agent_lost(
             self._ctx, agent_id, f"no heartbeat for {self.lost_after:g}s", datetime.now(UTC)
         )

@@ -115,10 +115,14 @@ def _apply_round(
         touched[session.id] = session
 
 
-def schedule_all(ctx: ManagerContext, now: datetime, max_placements: int = 1000) -> RoundSummary:
+def stop_expired_sessions(ctx: ManagerContext, now: datetime) -> int:
     expired = expire_sessions(ctx, now)
     if expired:
         ctx.aggregates.save(*expired.values())
+    return len(expired)
+
+
+def schedule_all(ctx: ManagerContext, now: datetime, max_placements: int = 1000) -> RoundSummary:
     total = RoundSummary()
     for group in list(ctx.groups()):
         summary = schedule_group(ctx, group, now, max_placements)

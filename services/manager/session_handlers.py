@@ -94,11 +94,20 @@ def request_session(ctx: ManagerContext, cmd: RequestSession, at: datetime) -> C
     return reply
 
 
-def stage_session_request(ctx: ManagerContext, cmd: RequestSession, at: datetime) -> CommandReply:
-    """Decide a request and stage the result; the caller commits (maybe with others)."""
+def stage_session_request(
+    ctx: ManagerContext, cmd: RequestSession, at: datetime, *, memory_only: bool = False
+) -> CommandReply:
+    """Decide a request and stage the result; the caller commits (maybe with others).
+
+    With ``memory_only`` a repeated request is recognised only if its session is
+    still in memory; one that is not collides with the stored session at commit,
+    and the caller then decides again without it (see ``batching``). That saves a
+    store read for every new request.
+    """
     check_request_id(cmd.request_id)
     session_id = session_id_for(cmd.actor, cmd.request_id)
-    if ctx.aggregates.get(Session, session_id) is not None:
+    lookup = ctx.aggregates.cached if memory_only else ctx.aggregates.get
+    if lookup(Session, session_id) is not None:
         return CommandReply(ok=True, session_id=str(session_id), duplicate=True)
     _validate_shape(cmd)
     try:

@@ -54,11 +54,16 @@ class ManagerSettings:
     scheduler_batch: int = 1000
     #: seconds without a heartbeat after which an agent is declared lost
     agent_lost_after: float = 15.0
+    #: seconds between checks of running sessions against their maximum lifetime
+    lifetime_check_interval: float = 5.0
 
     @classmethod
     def from_env(cls) -> ManagerSettings:
         return cls(
             scheduler_tick=float(os.environ.get("BERTH_SCHEDULER_TICK", cls.scheduler_tick)),
             scheduler_batch=int(os.environ.get("BERTH_SCHEDULER_BATCH", cls.scheduler_batch)),
+            lifetime_check_interval=float(
+                os.environ.get("BERTH_LIFETIME_CHECK_INTERVAL", cls.lifetime_check_interval)
+            ),
             agent_lost_after=float(os.environ.get("BERTH_AGENT_LOST_AFTER", cls.agent_lost_after)),
         )

@@ -23,7 +23,7 @@ from services.manager.context import ManagerContext
 from services.manager.domain.agent import AgentNode, agent_id_for
 from services.manager.domain.resource_group import ResourceGroup, group_id_for
 from services.manager.domain.session import Kernel, Session, SessionStatus
-from services.manager.scheduling import RoundSummary, schedule_all
+from services.manager.scheduling import RoundSummary, schedule_all, stop_expired_sessions
 from services.manager.sealing import ManagerKey
 from services.manager.settings import StoreSettings
 from services.manager.store import EventStore
@@ -140,6 +140,9 @@ class ControlPlane:
 
     def schedule(self) -> RoundSummary:
         return schedule_all(self.ctx, self.tick(0.01))
+
+    def check_lifetimes(self) -> int:
+        return stop_expired_sessions(self.ctx, self.tick(0.01))
 
     def destroy(self, session_id: UUID, actor: str | None = None) -> None:
         reply = session_handlers.destroy_session(

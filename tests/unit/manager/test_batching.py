@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from uuid import UUID
 
 import msgspec
 import pytest
@@ -79,3 +80,16 @@ def test_a_batch_that_cannot_be_saved_is_decided_again_one_by_one(
         cp.group().version
         == cp.store.repository.get(cp.group().id, projector_func=projector(ResourceGroup)).version
     )
+
+
+def test_a_repeat_no_longer_in_memory_is_still_answered_once(cp: ControlPlane) -> None:
+    first = replies(decide_batch(cp.ctx, [body(cp, "x")], cp.tick()))[0]
+    assert first.session_id is not None
+    cp.ctx.aggregates.evict(cp.session(UUID(first.session_id)))
+    again, other = replies(decide_batch(cp.ctx, [body(cp, "x"), body(cp, "z")], cp.tick()))
+    assert again.duplicate and again.session_id == first.session_id
+    assert other.ok and not other.duplicate
+    requested = cp.store.app_recorder.select_notifications(
+        1, 10_000, topics=["session.SessionRequested@1"]
+    )
+    assert len(requested) == 2

@@ -319,10 +319,10 @@ def test_a_session_past_its_lifetime_is_stopped(cp: ControlPlane) -> None:
     cp.start(short)
     cp.start(unbounded)
     cp.tick(30)
-    cp.schedule()
+    assert cp.check_lifetimes() == 0
     assert cp.status(short) is SessionStatus.RUNNING
     cp.tick(60)
-    cp.schedule()
+    assert cp.check_lifetimes() == 2  # the session and its agent
     assert cp.status(short) is SessionStatus.TERMINATING
     assert cp.session(short).status_reason == "max session lifetime of 60s reached"
     assert cp.status(unbounded) is SessionStatus.RUNNING
