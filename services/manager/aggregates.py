@@ -92,10 +92,7 @@ class Aggregates:
     ) -> list[Recording[UUID]]:
         present = list({a.id: a for a in aggregates if a is not None}.values())
         try:
-            if tracking is None:
-                recordings = self.store.save(*present)
-            else:
-                recordings = self.store.save_tracked(tracking[0], tracking[1], *present)
+            recordings = self.store.save_aggregates(present, tracking)
         except BaseException:
             self.evict(*present)
             for aggregate in present:

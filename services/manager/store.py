@@ -8,7 +8,7 @@ since SQLite offers no subscription.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar
 from uuid import UUID
@@ -91,6 +91,21 @@ class EventStore(Application[UUID]):
         # BERTH_FACTS are stored with their stream position in the same transaction.
         with _one_at_a_time_creating_tables(self.settings):
             return self.factory.process_recorder()
+
+    def save_aggregates(
+        self, aggregates: Sequence[Any], tracking: tuple[str, int] | None = None
+    ) -> list[Recording[UUID]]:
+        """Save Berth's aggregates' new events (optionally with a tracking record).
+
+        The same as ``save``, without the library's runtime protocol checks on every
+        object, which cost more than the insert on the manager's hot path.
+        """
+        processing = ProcessingEvent[UUID](Tracking(*tracking) if tracking else None)
+        for aggregate in aggregates:
+            processing.events.extend(aggregate.collect_events())
+        recordings = self._record(processing)
+        self._notify(recordings)
+        return recordings
 
     def save_tracked(self, source: str, position: int, *aggregates: Any) -> list[Recording[UUID]]:
         """Save the aggregates' new events together with ``position`` in ``source``.

@@ -62,16 +62,16 @@ def test_a_batch_is_decided_in_order_and_saved_at_once(cp: ControlPlane) -> None
 def test_a_batch_that_cannot_be_saved_is_decided_again_one_by_one(
     cp: ControlPlane, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_save = cp.store.save
+    real_save = cp.store.save_aggregates
     calls = []
 
-    def fail_once(*aggregates: object) -> object:
+    def fail_once(aggregates: list[object], tracking: object = None) -> object:
         calls.append(len(aggregates))
         if len(calls) == 1:
             raise IntegrityError("simulated conflict")
-        return real_save(*aggregates)  # type: ignore[arg-type]
+        return real_save(aggregates, tracking)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(cp.store, "save", fail_once)
+    monkeypatch.setattr(cp.store, "save_aggregates", fail_once)
     answers = replies(decide_batch(cp.ctx, [body(cp, "x"), body(cp, "y")], cp.tick()))
     assert [a.ok and not a.duplicate for a in answers] == [True, True]
     assert calls == [3, 2, 2]  # two sessions and the group at once, then each alone
