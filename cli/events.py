@@ -1,4 +1,5 @@
-"""``berth events …``: audit and replay tooling (tail, history, export, import, rebuild, verify).
+"""``berth events …``: audit and replay tooling (tail, history, export, import, rebuild,
+parked, verify).
 
 A thin layer: the work is done by :mod:`services.manager.audit`; this module reads
 the settings, opens the store and the NATS connection, and prints. Every
@@ -399,6 +400,56 @@ def rebuild(name: Annotated[str, typer.Argument(help="The read model to rebuild.
         except LookupError as exc:  # an unknown name; the message lists the known ones
             raise CliError(str(exc).strip("'\"")) from None
         out.print(f"rebuilt read model {name!r} from {count} events")
+
+
+@events_app.command()
+def parked(
+    projection: Annotated[
+        str | None, typer.Option("--projection", help="Only this read model's parked events.")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="At most this many.", min=1)] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """Events a read model could not decode, parked with the reason (the runner went on)."""
+    with reported_errors():
+        from projections.parking import list_parked
+        from projections.read_store import open_read_store
+        from projections.settings import ReadStoreSettings
+
+        store = open_read_store(ReadStoreSettings.from_env())
+        try:
+            found = list_parked(store, projection, limit)
+        finally:
+            store.close()
+        if as_json:
+            for event in found:
+                _echo_json(
+                    {
+                        "projection": event.projection,
+                        "stream_seq": event.stream_seq,
+                        "notification_id": event.notification_id,
+                        "subject": event.subject,
+                        "topic": event.topic,
+                        "reason": event.reason,
+                        "detail": event.detail,
+                        "parked_at": str(event.parked_at),
+                    }
+                )
+            return
+        if not found:
+            out.print("no parked events")
+            return
+        table = Table("projection", "seq", "notification", "topic", "reason", "detail")
+        for event in found:
+            table.add_row(
+                event.projection,
+                str(event.stream_seq),
+                "" if event.notification_id is None else str(event.notification_id),
+                event.topic or "",
+                event.reason,
+                event.detail,
+            )
+        out.print(table)
 
 
 @events_app.command()

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 
 from nats.aio.client import Client as NATS
+from typer.testing import CliRunner
 
+from cli.main import app
 from events import codec
 from events.subjects import MSG_ID_HEADER, TOPIC_HEADER, event_subject, subject_for
 from projections.parking import list_parked
@@ -90,3 +93,19 @@ async def test_undecodable_events_are_parked_and_the_runner_goes_on(
 
     names = [row[0] for row in query(read_settings, "SELECT name FROM session_view ORDER BY name")]
     assert names == ["after-0", "after-1"] + [f"session-{n}" for n in range(5)]
+
+    # ... and `berth events parked` reports them, with their reasons.
+    env = {"BERTH_STORE": read_settings.backend}
+    if read_settings.backend == "sqlite":
+        env["BERTH_READMODELS_PATH"] = str(read_settings.sqlite_path)
+    else:
+        env["BERTH_PG_DSN"] = read_settings.pg_dsn
+    result = CliRunner().invoke(app, ["events", "parked", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    reported = [json.loads(line) for line in result.output.splitlines() if line.strip()]
+    assert [(r["notification_id"], r["reason"]) for r in reported] == [
+        (nid + 1, "unknown-type"),
+        (nid + 3, "newer-version"),
+        (nid + 4, "corrupt-payload"),
+        (None, "no-notification-id"),
+    ]
