@@ -12,9 +12,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from services.manager.settings import data_dir
-
-DEFAULT_PG_DSN = "postgresql://postgres@127.0.0.1:5432/berth"
+from services.manager.settings import DEFAULT_PG_DSN, backend_from_env, data_dir, pg_from_env
 
 
 @dataclass(frozen=True)
@@ -33,13 +31,11 @@ class ReadStoreSettings:
 
     @classmethod
     def from_env(cls) -> ReadStoreSettings:
-        backend = os.environ.get("BERTH_STORE", "sqlite").lower()
-        if backend not in ("sqlite", "postgres"):
-            raise ValueError(f"BERTH_STORE must be 'sqlite' or 'postgres', not {backend!r}")
         path = os.environ.get("BERTH_READMODELS_PATH")
+        pg_dsn, pg_schema = pg_from_env()
         return cls(
-            backend=backend,
+            backend=backend_from_env(),
             sqlite_path=Path(path) if path else data_dir() / "readmodels.sqlite3",
-            pg_dsn=os.environ.get("BERTH_PG_DSN", DEFAULT_PG_DSN),
-            pg_schema=os.environ.get("BERTH_PG_SCHEMA", ""),
+            pg_dsn=pg_dsn,
+            pg_schema=pg_schema,
         )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from enum import StrEnum
+from typing import TypeVar
 
 from events.commands import ChangeResourceGroup, CommandReply, CreateResourceGroup, RegisterAgent
 from services.manager.context import ManagerContext
@@ -14,28 +16,28 @@ from services.manager.scheduler.agent_selection import AgentSelector
 from services.manager.scheduler.queue_order import QueueOrder
 from services.manager.scheduler.slots import ResourceSlots, SlotError
 
+E = TypeVar("E", bound=StrEnum)
+
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 ARCHITECTURES = frozenset({"x86_64", "aarch64", "ppc64le", "s390x"})
 MAX_IMAGES = 4096
 
 
+def _one_of(choices: type[E], value: str, field: str) -> E:
+    try:
+        return choices(value)
+    except ValueError:
+        allowed = ", ".join(c.value for c in choices)
+        raise CommandRefused(
+            f"invalid-{field.replace('_', '-')}", f"{field} must be one of {allowed}"
+        ) from None
+
+
 def _policy(
     queue_order: str, agent_selector: str, max_attempts: int, pending_timeout: float | None
 ) -> tuple[QueueOrder, AgentSelector]:
-    try:
-        order = QueueOrder(queue_order)
-    except ValueError:
-        choices = ", ".join(q.value for q in QueueOrder)
-        raise CommandRefused(
-            "invalid-queue-order", f"queue_order must be one of {choices}"
-        ) from None
-    try:
-        selector = AgentSelector(agent_selector)
-    except ValueError:
-        choices = ", ".join(s.value for s in AgentSelector)
-        raise CommandRefused(
-            "invalid-agent-selector", f"agent_selector must be one of {choices}"
-        ) from None
+    order = _one_of(QueueOrder, queue_order, "queue_order")
+    selector = _one_of(AgentSelector, agent_selector, "agent_selector")
     if not 1 <= max_attempts <= 1000:
         raise CommandRefused("invalid-max-attempts", "max_attempts must be 1..1000")
     if pending_timeout is not None and not 0 < pending_timeout <= 365 * 86400:

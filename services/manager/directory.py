@@ -7,7 +7,7 @@ never by a scan or a read model (which could lag behind the log).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Literal, TypeVar
 from uuid import UUID
 
@@ -214,13 +214,6 @@ class Directory:
             ),
         )
         combined = strictest(*(scoped.limits for scoped in scopes))
-        return EffectiveLimits(
-            total_slots=combined.total_slots,
-            max_concurrent_sessions=combined.max_concurrent_sessions,
-            max_pending_sessions=combined.max_pending_sessions,
-            max_pending_slots=combined.max_pending_slots,
-            max_session_lifetime=combined.max_session_lifetime,
-            idle_timeout=combined.idle_timeout,
-            allowed_resource_groups=combined.allowed_resource_groups,
-            scopes=scopes,
-        )
+        # Every field of Limits, so a limit added there can never be dropped here.
+        inherited = {f.name: getattr(combined, f.name) for f in fields(Limits)}
+        return EffectiveLimits(**inherited, scopes=scopes)

@@ -11,6 +11,22 @@ def data_dir() -> Path:
     return Path(os.environ.get("BERTH_DATA_DIR", ".berth")).resolve()
 
 
+DEFAULT_PG_DSN = "postgresql://postgres@127.0.0.1:5432/berth"
+
+
+def backend_from_env() -> str:
+    """``BERTH_STORE``: the event store's backend, and the read models' with it."""
+    backend = os.environ.get("BERTH_STORE", "sqlite").lower()
+    if backend not in ("sqlite", "postgres"):
+        raise ValueError(f"BERTH_STORE must be 'sqlite' or 'postgres', not {backend!r}")
+    return backend
+
+
+def pg_from_env() -> tuple[str, str]:
+    """``BERTH_PG_DSN`` and ``BERTH_PG_SCHEMA``, shared by the event store and the read models."""
+    return os.environ.get("BERTH_PG_DSN", DEFAULT_PG_DSN), os.environ.get("BERTH_PG_SCHEMA", "")
+
+
 @dataclass(frozen=True)
 class StoreSettings:
     """Where the event store lives: ``sqlite`` (one file, the default) or ``postgres``.
@@ -20,20 +36,18 @@ class StoreSettings:
 
     backend: str = "sqlite"
     sqlite_path: Path = field(default_factory=lambda: data_dir() / "events.sqlite3")
-    pg_dsn: str = "postgresql://postgres@127.0.0.1:5432/berth"
+    pg_dsn: str = DEFAULT_PG_DSN
     pg_schema: str = ""
 
     @classmethod
     def from_env(cls) -> StoreSettings:
-        backend = os.environ.get("BERTH_STORE", "sqlite").lower()
-        if backend not in ("sqlite", "postgres"):
-            raise ValueError(f"BERTH_STORE must be 'sqlite' or 'postgres', not {backend!r}")
         sqlite_path = os.environ.get("BERTH_SQLITE_PATH")
+        pg_dsn, pg_schema = pg_from_env()
         return cls(
-            backend=backend,
+            backend=backend_from_env(),
             sqlite_path=Path(sqlite_path) if sqlite_path else data_dir() / "events.sqlite3",
-            pg_dsn=os.environ.get("BERTH_PG_DSN", cls.pg_dsn),
-            pg_schema=os.environ.get("BERTH_PG_SCHEMA", ""),
+            pg_dsn=pg_dsn,
+            pg_schema=pg_schema,
         )
 
 

@@ -12,7 +12,8 @@ another request, it is refused as existing. A change that is already in effect
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from functools import partial
 from typing import Any, NamedTuple, Protocol
@@ -75,6 +76,15 @@ def _reply(aggregate_id: UUID, notification_id: int | None, **data: str) -> Comm
         duplicate=notification_id is None,
         data={"id": str(aggregate_id), **data},
     )
+
+
+@contextmanager
+def _refused_as(code: str) -> Iterator[None]:
+    """What an aggregate's state forbids becomes a refusal with ``code``."""
+    try:
+        yield
+    except TenantStateError as exc:
+        raise CommandRefused(code, str(exc)) from None
 
 
 def _save(store: EventStore, aggregate: Aggregate) -> int:
@@ -231,10 +241,8 @@ def add_user_to_project(store: EventStore, cmd: tc.AddUserToProject, at: datetim
         raise CommandRefused(
             "project-not-found", f"project {cmd.project!r} does not exist in {user.domain!r}"
         )
-    try:
+    with _refused_as("user-deactivated"):
         changed = user.add_to_project(cmd.project, at)
-    except TenantStateError as exc:
-        raise CommandRefused("user-deactivated", str(exc)) from None
     return _save_change(store, user, changed, project=cmd.project)
 
 
@@ -244,10 +252,8 @@ def change_user_role(store: EventStore, cmd: tc.ChangeUserRole, at: datetime) ->
     require_manager_of(actor, user, "change roles")
     require_not_self(actor, user, "change the role of")
     role = require_can_grant(actor, cmd.role)
-    try:
+    with _refused_as("user-deactivated"):
         changed = user.change_role(role, at)
-    except TenantStateError as exc:
-        raise CommandRefused("user-deactivated", str(exc)) from None
     return _save_change(store, user, changed, role=role)
 
 
@@ -256,10 +262,8 @@ def assign_user_policy(store: EventStore, cmd: tc.AssignUserPolicy, at: datetime
     user = _user(directory, cmd.username)
     require_manager_of(actor, user, "assign policies")
     _policy_must_exist(directory, cmd.policy)
-    try:
+    with _refused_as("user-deactivated"):
         changed = user.assign_policy(cmd.policy, at)
-    except TenantStateError as exc:
-        raise CommandRefused("user-deactivated", str(exc)) from None
     return _save_change(store, user, changed, policy=cmd.policy)
 
 
@@ -288,7 +292,7 @@ def issue_keypair(
     if directory.keypair(access_key) is not None:
         return _reply(keypair_id_for(access_key), None, access_key=access_key)
     secret_key = secrets.token_urlsafe(SECRET_KEY_BYTES)
-    try:
+    with _refused_as("user-deactivated"):
         keypair = Keypair.issue(
             access_key=access_key,
             user=user,
@@ -297,8 +301,6 @@ def issue_keypair(
             request_id=cmd.request_id,
             at=at,
         )
-    except TenantStateError as exc:
-        raise CommandRefused("user-deactivated", str(exc)) from None
     try:
         notification_id = store.save(keypair)[-1].notification.id
     except IntegrityError:  # the same request raced with itself: the first one answered
@@ -321,10 +323,8 @@ def assign_keypair_policy(
     keypair, user = _keypair_and_user(directory, cmd.access_key)
     require_manager_of(actor, user, "assign policies")
     _policy_must_exist(directory, cmd.policy)
-    try:
+    with _refused_as("keypair-revoked"):
         changed = keypair.assign_policy(cmd.policy, at)
-    except TenantStateError as exc:
-        raise CommandRefused("keypair-revoked", str(exc)) from None
     return _save_change(store, keypair, changed, policy=cmd.policy)
 
 
