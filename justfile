@@ -27,6 +27,10 @@ test *ARGS: setup
 bench *ARGS: setup
     @bash scripts/bench.sh "$@"
 
+# Build the missing session images (all, or those named: small, base, python); --force rebuilds.
+images *ARGS: setup
+    @bash scripts/images.sh "$@"
+
 # Check style and types: ruff check, ruff format --check, mypy (strict).
 lint: setup
     @bash scripts/lint.sh

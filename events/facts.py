@@ -2,7 +2,7 @@
 
 Facts are not decisions; the manager turns each into events exactly once, storing the
 fact stream's position with the resulting events in one transaction.
-Subject: ``berth.fact.<agent-id>.<FactName>``; ``Nats-Msg-Id`` is unique per fact.
+Subject: ``berth.fact.<agent-id>.<FactName>``; ``Nats-Msg-Id`` is ``<kernel-id>.<FactName>``.
 """
 
 from __future__ import annotations
@@ -58,6 +58,11 @@ def encode_fact(fact: Fact) -> bytes:
 def decode_fact(payload: bytes) -> AnyFact:
     fact: AnyFact = _decoder.decode(payload)
     return fact
+
+
+def fact_msg_id(fact: AnyFact) -> str:
+    """One id per kernel and kind of fact: a fact sent twice is stored once."""
+    return f"{fact.kernel_id}.{type(fact).__name__}"
 
 
 def fact_subject(fact: Fact) -> str:

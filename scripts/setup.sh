@@ -45,7 +45,7 @@ python_venv_package() {
 }
 
 install_system_packages() {
-    local python=$1 wanted=(podman runc) missing=() package
+    local python=$1 wanted=(podman runc debootstrap busybox-static) missing=() package
     if ! command -v dpkg-query >/dev/null; then
         # Not a Debian system: accept what is on the PATH, install nothing.
         for package in podman runc; do

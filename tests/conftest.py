@@ -8,6 +8,7 @@ and skips with the reason when none is reachable.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from deploy.natsd import NatsServerConfig, free_port, start_nats_server
+from images.build import build_images
 from services.manager.settings import StoreSettings
 
 PG_ADMIN_DSN = os.environ.get("BERTH_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -97,3 +99,12 @@ def store_settings(request: pytest.FixtureRequest, tmp_path: Path) -> StoreSetti
         return StoreSettings(backend="sqlite", sqlite_path=tmp_path / "events.sqlite3")
     dsn = request.getfixturevalue("pg_database")
     return StoreSettings(backend="postgres", pg_dsn=dsn)
+
+
+@pytest.fixture(scope="session")
+def small_image() -> str:
+    """``berth-small`` (busybox, about 2 MB), built once if it is missing; returns its name."""
+    if shutil.which("podman") is None:
+        pytest.skip("podman is not installed on this machine")
+    build_images(["berth-small"], say=lambda line: None)
+    return "berth-small"

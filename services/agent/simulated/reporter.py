@@ -18,7 +18,7 @@ from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.errors import APIError
 
-from events.facts import AnyFact, encode_fact, fact_subject
+from events.facts import AnyFact, encode_fact, fact_msg_id, fact_subject
 from events.subjects import MSG_ID_HEADER
 from services.agent.simulated.kernels import Due, FleetModel
 from services.agent.simulated.timeline import Timeline
@@ -27,10 +27,6 @@ log = logging.getLogger("berth.sim")
 
 #: most publishes in flight before waiting for their acknowledgements
 PIPELINE = 1000
-
-
-def fact_msg_id(fact: AnyFact) -> str:
-    return f"{fact.kernel_id}.{type(fact).__name__}"
 
 
 class FactReporter:

@@ -1,0 +1,121 @@
+"""Following this node's decisions: ``berth.ev.agent.<its-id>.>`` on ``BERTH_EVENTS``.
+
+At start the agent replays its own subject from the beginning: that is its
+``AgentNode`` aggregate's history, the desired state reconciliation compares
+Podman against. Then a durable pull consumer of its own (``agent-<id>``) delivers
+what comes after, acknowledged once acted upon. The durable is re-created at the
+replay's end on every start, so nothing decided before is delivered twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from uuid import UUID
+
+from nats.errors import Error as NatsError
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
+
+from events.base import DomainEvent
+from events.codec import DecodeError, decode
+from events.streams import EVENTS_STREAM
+from events.subjects import TOPIC_HEADER, agent_events
+
+log = logging.getLogger("berth.agent")
+
+OnEvent = Callable[[DomainEvent], None]
+
+
+def durable_name(agent_id: UUID) -> str:
+    return f"agent-{agent_id}"
+
+
+class DecisionFollower:
+    def __init__(self, js: JetStreamContext, agent_id: UUID) -> None:
+        self._js = js
+        self._agent_id = agent_id
+        self._subject = agent_events(agent_id)
+
+    def _decode(
+        self, data: bytes, headers: dict[str, str] | None, subject: str
+    ) -> DomainEvent | None:
+        try:
+            return decode((headers or {}).get(TOPIC_HEADER, ""), data)
+        except DecodeError as exc:
+            log.warning("decision %s cannot be decoded: %s", subject, exc.reason)
+            return None
+
+    async def replay(self, on_event: OnEvent) -> int:
+        """Every decision so far, in order; returns the stream sequence replayed up to."""
+        last = int((await self._js.stream_info(EVENTS_STREAM)).state.last_seq)
+        if last == 0:
+            return 0
+        sub = await self._js.pull_subscribe(
+            self._subject,
+            stream=EVENTS_STREAM,
+            config=ConsumerConfig(
+                deliver_policy=DeliverPolicy.ALL,
+                ack_policy=AckPolicy.NONE,
+                inactive_threshold=30.0,
+            ),
+        )
+        count = 0
+        try:
+            if (await sub.consumer_info()).num_pending == 0:
+                return last
+            while True:
+                try:
+                    msgs = await sub.fetch(1000, timeout=2.0)
+                except (NatsTimeout, TimeoutError):
+                    break
+                for msg in msgs:
+                    if msg.metadata.sequence.stream > last:
+                        return last
+                    event = self._decode(msg.data, msg.headers, msg.subject)
+                    if event is not None:
+                        on_event(event)
+                        count += 1
+                    if msg.metadata.num_pending == 0:
+                        return last
+        finally:
+            with contextlib.suppress(NatsError):
+                await sub.unsubscribe()
+            log.info("replayed %d decisions of this agent (up to stream sequence %d)", count, last)
+        return last
+
+    async def follow(self, after: int, on_event: OnEvent, stop: asyncio.Event) -> None:
+        durable = durable_name(self._agent_id)
+        with contextlib.suppress(NotFoundError):
+            await self._js.delete_consumer(EVENTS_STREAM, durable)
+        sub = await self._js.pull_subscribe(
+            self._subject,
+            durable=durable,
+            stream=EVENTS_STREAM,
+            config=ConsumerConfig(
+                deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+                opt_start_seq=after + 1,
+                ack_policy=AckPolicy.ALL,
+                max_ack_pending=10_000,
+            ),
+        )
+        while not stop.is_set():
+            try:
+                msgs = await sub.fetch(256, timeout=1.0)
+            except (NatsTimeout, TimeoutError):
+                continue
+            except NatsError as exc:
+                log.warning("fetching decisions failed (%s); retrying", exc)
+                await asyncio.sleep(0.5)
+                continue
+            for msg in msgs:
+                event = self._decode(msg.data, msg.headers, msg.subject)
+                if event is not None:
+                    on_event(event)
+            if msgs:
+                with contextlib.suppress(NatsError):
+                    await msgs[-1].ack()
