@@ -338,10 +338,12 @@ class KernelSupervisor:
         if not run.started.is_set() and detail != NEVER_STARTED:
             # A container that ended at once still reports, in order, that it started.
             await self._report_started(run)
+        # Its processes are gone, so its devices and cores are free: before the exit is
+        # reported, because the manager may place the next kernel on them at once.
+        self._release_local(kid)
         await self._exited(run.kernel, code, detail)
         await self.call(self.runtime.remove, run.container_id)
         self.runs.pop(kid, None)
-        self._release_local(kid)
         log.info("kernel %s ended (exit code %s%s)", kid, code, f", {detail}" if detail else "")
 
     async def _stop(self, run: KernelRun, detail: str) -> None:
