@@ -1,8 +1,9 @@
 """``berth up``: the embedded single-node stack, and its main job.
 
-The main job, for now, is the demo: sessions requested, placed on the stack's
-simulated agents, run and ended, with their events on the stream and in the read
-model, all shown live. The stack then stays up until Ctrl-C.
+The main job is the demo: real sessions requested, placed on this machine's Podman
+agent, run and ended (one of them with ``berth run`` through the REST API), with
+their events on the stream and in the read model, all shown live. The stack then
+stays up until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ def up(
         ),
     ] = False,
 ) -> None:
-    """Start the embedded stack: nats-server, the manager (with the relay), the projections
-    and a few simulated agents."""
+    """Start the embedded stack: nats-server, the manager (with the relay), the projections,
+    the gateway (REST and GraphQL) and this machine's Podman agent."""
     if data_dir is not None:
         # Everything below, and every child process, reads the data directory from here.
         os.environ["BERTH_DATA_DIR"] = str(data_dir.expanduser().resolve())

@@ -1,19 +1,23 @@
-"""``berth up``'s main job for now: sessions requested, placed, run and ended, all shown live.
+"""``berth up``'s main job: real sessions in containers, requested, run and ended, shown live.
 
 As the first administrator (whose credentials the manager wrote at its first
-start), it requests three sessions — an interactive notebook, a batch job that
-succeeds and one whose command is ``exit 3`` — on the stack's simulated agents,
-destroys the notebook once it runs, and waits until each session has gone
-PENDING → SCHEDULED → PREPARING → RUNNING → TERMINATED on ``BERTH_EVENTS`` and in
-the session read model, with the exit code and result its command implies.
-Each run uses fresh request ids, so every run adds to what earlier runs left;
-nothing is ever reset.
+start), it makes sure the small test image exists, requests an interactive
+session and a batch session whose command is ``exit 3`` on this machine's Podman
+agent, then runs ``berth run berth-small -- echo 42`` through the REST API — the
+way a user would — and prints its output. It destroys the interactive session,
+waits until each session has gone PENDING → SCHEDULED → PREPARING → RUNNING →
+TERMINATED on ``BERTH_EVENTS`` and in the session read model, with the exit code
+and result its command implies, and prints where the API and GraphQL are.
+Each run uses fresh request ids and names, so every run adds to what earlier runs
+left; nothing is ever reset.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -26,19 +30,24 @@ from nats.errors import TimeoutError as NatsTimeout
 
 from deploy.event_tail import EventTail, SeenEvent
 from deploy.session_view import SessionRow, read_sessions
-from deploy.stack import SIMULATED_AGENTS, SIMULATED_IMAGES, Stack
+from deploy.stack import Stack
 from events.commands import CommandReply, SessionType
 from events.streams import EVENTS_STREAM
+from images.build import build_images
 from services.manager.client import ManagerClient
 from services.manager.store import EventStore
 
 #: generous: the manager may still be starting, and the machine may be busy
-PATIENCE = 60.0
+PATIENCE = 120.0
 LABEL = "demo"
 CREDENTIALS = "admin-credentials.json"
-#: refusals that only mean "the simulated agents have not registered yet"
+IMAGE = "berth-small"
+#: refusals that only mean "the agent has not registered (its images) yet"
 NOT_YET = frozenset({"unknown-image", "unschedulable"})
 FLOW = ("SessionScheduled", "SessionPreparing", "SessionRunning", "SessionTerminated")
+#: the command ``berth run`` runs, and what it must print
+RUN_COMMAND = ("echo", "42")
+RUN_OUTPUT = "42"
 
 
 @dataclass(frozen=True)
@@ -52,14 +61,13 @@ class DemoSession:
 
 
 SESSIONS = [
-    # Destroyed once running: its kernel is stopped, as SIGTERM would (143).
-    DemoSession("notebook", "interactive", {"cpu": "1", "mem": "2g"}, None, (143, "undefined")),
-    DemoSession(
-        "train", "batch", {"cpu": "2", "mem": "4g"}, "python train.py --epochs 3", (0, "success")
-    ),
-    DemoSession("broken", "batch", {"cpu": "500m", "mem": "512m"}, "exit 3", (3, "failure")),
+    # Destroyed once running: its shell stops on SIGTERM with 0; interactive has no result.
+    DemoSession("notebook", "interactive", {"cpu": "0.5", "mem": "128m"}, None, (0, "undefined")),
+    DemoSession("broken", "batch", {"cpu": "0.5", "mem": "64m"}, "exit 3", (3, "failure")),
 ]
 DESTROYED = 0
+#: the session ``berth run`` makes (its default resources), and what it must end with
+RUN_OUTCOME = (0, "success")
 
 
 class DemoFailed(Exception):
@@ -99,7 +107,7 @@ class Demo:
                     actor=admin,
                     request_id=f"demo-{self.run_id}-{i}",
                     name=f"{spec.name}-{self.run_id}",
-                    image=SIMULATED_IMAGES[0],
+                    image=IMAGE,
                     session_type=spec.session_type,
                     resources=spec.resources,
                     startup_command=spec.startup_command,
@@ -116,11 +124,14 @@ class Demo:
             await asyncio.sleep(0.2)
 
     async def run(self, nc: NATS, tail: EventTail) -> None:
+        self.say(f"making sure the image {IMAGE} exists (built locally, no registry)")
+        await asyncio.to_thread(build_images, [IMAGE], say=lambda line: None)
         client = ManagerClient(nc)
         admin = await self._admin()
+        agent = self.stack.settings.agent
         self.say(
             f"requesting {len(SESSIONS)} sessions as the first administrator (run {self.run_id})"
-            f" on {SIMULATED_AGENTS} simulated agents"
+            f" on the Podman agent {agent}"
         )
         ids: list[str] = []
         for i, spec in enumerate(SESSIONS):
@@ -131,6 +142,8 @@ class Demo:
 
         destroyed = ids[DESTROYED]
         await self._wait_on_stream(tail, {(destroyed, "SessionRunning")}, "the notebook to run")
+        run_name = f"hello-{self.run_id}"
+        await self._berth_run(run_name)
         reply = await client.destroy_session(
             destroyed, actor=admin, reason="demo: not needed after all"
         )
@@ -147,7 +160,7 @@ class Demo:
         )
 
         outcomes = {sid: spec.outcome for sid, spec in zip(ids, SESSIONS, strict=True)}
-        rows = await self._wait_for_read_model(outcomes)
+        rows = await self._wait_for_read_model(outcomes, run_name)
         self.say("the session read model shows:")
         for row in rows:
             code = "-" if row.exit_code is None else str(row.exit_code)
@@ -156,6 +169,39 @@ class Demo:
                 f"exit {code:<4} {row.result:<10} {row.session_id}"
             )
         await self._totals(nc)
+
+    async def _berth_run(self, name: str) -> None:
+        """``berth run`` as a user types it, with the administrator's keypair."""
+        credentials = json.loads((self.stack.settings.data_dir / CREDENTIALS).read_text())
+        command = ["berth", "run", "--name", name, IMAGE, "--", *RUN_COMMAND]
+        self.say("$ " + " ".join(command))
+        env = {
+            **os.environ,
+            "BERTH_ENDPOINT": self.stack.settings.api_url,
+            "BERTH_ACCESS_KEY": credentials["access_key"],
+            "BERTH_SECRET_KEY": credentials["secret_key"],
+            "NO_COLOR": "1",
+        }
+        berth = str(Path(sys.executable).with_name("berth"))
+        proc = await asyncio.create_subprocess_exec(
+            berth,
+            *command[1:],
+            env=env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        assert proc.stdout is not None
+        printed: list[str] = []
+        async with asyncio.timeout(PATIENCE):
+            async for raw in proc.stdout:
+                line = raw.decode(errors="replace").rstrip()
+                printed.append(line)
+                self.stack.log.line("run", line)
+            code = await proc.wait()
+        if code != 0 or RUN_OUTPUT not in printed:
+            raise DemoFailed(f"berth run exited with {code} and printed {printed}")
+        self.say(f"berth run printed {RUN_OUTPUT} and exited with 0")
 
     async def _wait_on_stream(
         self, tail: EventTail, expected: set[tuple[str, str]], what: str
@@ -166,14 +212,21 @@ class Demo:
         if not await tail.wait_for(arrived, PATIENCE):
             raise DemoFailed(f"waited {PATIENCE:.0f}s on {EVENTS_STREAM} for {what}")
 
-    async def _wait_for_read_model(self, outcomes: dict[str, tuple[int, str]]) -> list[SessionRow]:
+    async def _wait_for_read_model(
+        self, outcomes: dict[str, tuple[int, str]], run_name: str
+    ) -> list[SessionRow]:
         wanted = {sid: ("TERMINATED", code, result) for sid, (code, result) in outcomes.items()}
+        wanted[run_name] = ("TERMINATED", *RUN_OUTCOME)
         deadline = time.monotonic() + PATIENCE
         while True:
-            rows = await asyncio.to_thread(read_sessions, list(outcomes))
-            shown = {r.session_id: (r.status, r.exit_code, r.result) for r in rows}
+            rows = await asyncio.to_thread(read_sessions, None)
+            shown = {
+                (r.name if r.name == run_name else r.session_id): (r.status, r.exit_code, r.result)
+                for r in rows
+                if r.session_id in outcomes or r.name == run_name
+            }
             if shown == wanted:
-                return rows
+                return [r for r in rows if r.session_id in outcomes or r.name == run_name]
             if time.monotonic() > deadline:
                 raise DemoFailed(f"the read model shows {shown}, expected {wanted}")
             await asyncio.sleep(0.2)
@@ -195,6 +248,7 @@ class Demo:
         env = f"BERTH_DATA_DIR={settings.data_dir} BERTH_NATS_URL={settings.nats.url}"
         self.say(f"inspect it:  {env} berth events tail")
         self.say(f"             {env} berth events verify")
+        self.say(f"use it:      berth login --endpoint {settings.api_url}  (keys in {CREDENTIALS})")
 
 
 def _statuses() -> list[str]:

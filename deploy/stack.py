@@ -1,5 +1,5 @@
-"""The embedded single-node stack: nats-server, the manager (with the relay), the projections
-and, until the Podman agent exists, a few simulated agents.
+"""The embedded single-node stack: nats-server, the manager (with the relay), the projections,
+the gateway (REST and GraphQL) and a Podman agent for this machine.
 
 Everything lives under one data directory, so stopping and starting again keeps
 all state::
@@ -7,16 +7,20 @@ all state::
     <data dir>/stack.lock        held while a stack runs (one stack per data dir)
     <data dir>/events.sqlite3    the event store (unless BERTH_STORE=postgres)
     <data dir>/jetstream/        the NATS JetStream store (BERTH_EVENTS, BERTH_FACTS)
+    <data dir>/agent/<name>/     the agent's archive of finished sessions' output
     <data dir>/logs/<name>.log   each process's output, with times
 
 NATS comes first (the others talk through it), then the streams are made sure
-of, then the services; they stop in the reverse order.
+of, then the services; they stop in the reverse order. Session containers outlive
+a stopped stack: the agent adopts them when it starts again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import re
 import signal
 import socket
 import sys
@@ -33,20 +37,22 @@ from deploy.logs import StackLog
 from deploy.natsd import NatsServerConfig, nats_server_binary, write_config
 from deploy.supervisor import ChildFailed, ChildSpec, RestartPolicy, Supervisor
 from events.streams import ensure_streams
+from services.gateway.settings import GatewaySettings
 from services.manager.settings import StoreSettings, data_dir
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_REFUSED = 2
 
-#: Until the Podman agent exists, the stack's nodes are simulated agents (``sim-0`` …),
-#: registered as such; their kernels start after 0.5 s and batch kernels run 2 s.
-SIMULATED_AGENTS = 3
-SIMULATED_IMAGES = ("berth/python:3.11", "busybox")
-SIMULATED_FLEET = [
-    *("--agents", str(SIMULATED_AGENTS), "--prefix", "sim", "--cpu", "8", "--mem", "16g"),
-    *("--images", ",".join(SIMULATED_IMAGES), "--start-delay", "0.5", "--run-seconds", "2"),
-]
+
+def agent_name() -> str:
+    """This machine's agent: ``BERTH_AGENT_NAME``, else the host name (as an agent name)."""
+    given = os.environ.get("BERTH_AGENT_NAME")
+    if given:
+        return given
+    name = re.sub(r"[^a-z0-9._-]", "-", socket.gethostname().lower()).strip("-.")
+    return name[:63] or "local"
+
 
 #: what runs once the stack is up; returns None when it succeeded, else why it failed
 MainJob = Callable[["Stack"], Awaitable[str | None]]
@@ -61,14 +67,24 @@ class StackSettings:
     data_dir: Path
     nats: NatsServerConfig
     store: StoreSettings
+    gateway: GatewaySettings
+    agent: str
     stop_timeout: float = 10.0
 
     @classmethod
     def from_env(cls) -> StackSettings:
         root = data_dir()
         return cls(
-            data_dir=root, nats=NatsServerConfig.from_env(root), store=StoreSettings.from_env()
+            data_dir=root,
+            nats=NatsServerConfig.from_env(root),
+            store=StoreSettings.from_env(),
+            gateway=GatewaySettings.from_env(),
+            agent=agent_name(),
         )
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.gateway.host}:{self.gateway.port}"
 
     def child_env(self) -> dict[str, str]:
         return {
@@ -95,6 +111,8 @@ class StackSettings:
             ("JetStream", str(self.nats.store_dir)),
             ("logs", str(self.data_dir / "logs")),
             ("NATS", self.nats.url),
+            ("REST API", f"{self.api_url}/v1  (OpenAPI: {self.api_url}/docs)"),
+            ("GraphQL", f"{self.api_url}/graphql"),
         ]
 
 
@@ -110,15 +128,15 @@ async def _wait_for_port(host: str, port: int, timeout: float = 15.0) -> None:
             return
 
 
-def _check_port_free(host: str, port: int) -> None:
+def _check_port_free(host: str, port: int, who: str, variable: str) -> None:
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:
             raise StackError(
-                f"{host}:{port} is already in use, so nats-server cannot listen there; "
-                "set BERTH_NATS_PORT to a free port"
+                f"{host}:{port} is already in use, so {who} cannot listen there; "
+                f"set {variable} to a free port"
             ) from None
 
 
@@ -141,16 +159,26 @@ class Stack:
         )
 
     def _services(self) -> list[ChildSpec]:
-        env = self.settings.child_env()
+        settings = self.settings
+        env = settings.child_env()
         python = sys.executable
+        gateway = settings.gateway
         return [
             ChildSpec("manager", [python, "-m", "services.manager", "serve"], env),
             ChildSpec("project", [python, "-m", "projections"], env),
-            ChildSpec("sim", [python, "-m", "services.agent.simulated", *SIMULATED_FLEET], env),
+            ChildSpec(
+                "gateway",
+                [python, "-m", "services.gateway"],
+                env,
+                ready=lambda: _wait_for_port(gateway.host, gateway.port, timeout=60.0),
+            ),
+            ChildSpec("agent", [python, "-m", "services.agent", "--name", settings.agent], env),
         ]
 
     async def start(self) -> None:
-        _check_port_free(self.settings.nats.host, self.settings.nats.port)
+        nats_config, gateway = self.settings.nats, self.settings.gateway
+        _check_port_free(nats_config.host, nats_config.port, "nats-server", "BERTH_NATS_PORT")
+        _check_port_free(gateway.host, gateway.port, "the gateway", "BERTH_GATEWAY_PORT")
         await self.supervisor.start(self._nats())
         nc = await nats.connect(self.settings.nats.url, connect_timeout=5)
         try:

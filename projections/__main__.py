@@ -8,6 +8,7 @@ with a read-store connection of its own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 
@@ -51,7 +52,11 @@ async def _main() -> None:
     finally:
         for store in stores:
             store.close()
-        await nc.drain()
+        # With nats-server gone (the stack killed), draining would wait for a
+        # reconnection forever: give it a few seconds, then close.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(nc.drain(), 5.0)
+        await nc.close()
 
 
 def main() -> None:

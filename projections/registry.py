@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from projections.agents import AgentView
 from projections.base import Projection
+from projections.resource_groups import ResourceGroupView
+from projections.session_events import SessionEvents
 from projections.sessions import SessionView
+from projections.tenants import TenantView
+from projections.usage import ResourceUsage
 
 PROJECTIONS: dict[str, Callable[[], Projection]] = {
     SessionView.name: SessionView,
+    SessionEvents.name: SessionEvents,
+    ResourceUsage.name: ResourceUsage,
+    AgentView.name: AgentView,
+    ResourceGroupView.name: ResourceGroupView,
+    TenantView.name: TenantView,
 }
 
 

@@ -10,6 +10,10 @@ The runner also guards against a second writer (another runner of the same
 projection, or a rebuild): a batch commits only if the stored position is still
 the one this runner read, and only if its messages follow on without a gap.
 Otherwise it re-reads the tables and the stream and carries on from there.
+
+After each commit it announces what the batch changed on core NATS
+(:mod:`projections.changes`), fire-and-forget: readers learn of new rows at once,
+and nothing the runner commits or acknowledges depends on that message.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from nats.js import JetStreamContext
 from events.streams import EVENTS_STREAM
 from projections.base import Projection
 from projections.batch import BatchOutcome, project_batch
+from projections.changes import ChangeAnnouncer, changes_of
 from projections.consumer import consumer_name, open_consumer, resume_seq
 from projections.envelope import Envelope
 from projections.parking import install_parking
@@ -80,6 +85,7 @@ class ProjectionRunner:
         self._idle_timeout = idle_timeout
         self._stream = stream
         self._nc = nc
+        self._announcer = ChangeAnnouncer(nc, projection.name)
         self._reader: PullReader | None = None
         self._next_seq = 0
         self._progress = asyncio.Condition()
@@ -200,8 +206,13 @@ class ProjectionRunner:
             fresh.append(env)
             expected += 1
         if fresh:
+            before = self.position.notification_id
             outcome = await asyncio.to_thread(self._commit, fresh)
             self._record(outcome)
+            # Before the ack: committed is what readers may see, whatever happens to the ack.
+            await self._announcer.announce(
+                outcome.position.notification_id, changes_of(fresh, before)
+            )
         self._next_seq = expected
         # AckPolicy.ALL: the highest sequence acknowledges the whole batch, after commit.
         await max(messages, key=lambda m: m.metadata.sequence.stream).ack()

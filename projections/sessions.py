@@ -3,6 +3,9 @@
 ``session_view`` holds one row per session, current status first; the
 ``session_status_history`` table keeps each status a session has passed
 through with its reason, so "what happened to my session" needs no extra event.
+``session_kernel`` holds the kernels of the session's current placement (which
+agent runs which kernel), so logs and exec know whom to ask; a re-queued
+session has none until it is placed again.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ class SessionView(Projection):
     tables: ClassVar[dict[str, str]] = {
         "session_view": "id",
         "session_status_history": "session_id, version",
+        "session_kernel": "session_id, kernel_index",
     }
 
     def ddl(self, dialect: str) -> list[str]:
@@ -65,6 +69,11 @@ class SessionView(Projection):
             "CREATE INDEX IF NOT EXISTS session_view_owner"
             " ON session_view (access_key, created_at)",
             "CREATE INDEX IF NOT EXISTS session_view_status ON session_view (status)",
+            # The API lists newest first, by user or by domain.
+            "CREATE INDEX IF NOT EXISTS session_view_created ON session_view (created_at, id)",
+            "CREATE INDEX IF NOT EXISTS session_view_user ON session_view (user_id, created_at)",
+            "CREATE INDEX IF NOT EXISTS session_view_domain"
+            " ON session_view (domain, project, created_at)",
             "CREATE TABLE IF NOT EXISTS session_status_history ("
             " session_id TEXT NOT NULL,"
             " version BIGINT NOT NULL,"
@@ -72,6 +81,12 @@ class SessionView(Projection):
             " reason TEXT NOT NULL,"
             " at TEXT NOT NULL,"
             " PRIMARY KEY (session_id, version))",
+            "CREATE TABLE IF NOT EXISTS session_kernel ("
+            " session_id TEXT NOT NULL,"
+            " kernel_index INTEGER NOT NULL,"
+            " kernel_id TEXT NOT NULL,"
+            " agent_id TEXT NOT NULL,"
+            " PRIMARY KEY (session_id, kernel_index))",
         ]
 
     def apply(self, tx: Tx, event: DomainEvent, meta: EventMeta) -> None:
@@ -84,6 +99,7 @@ class SessionView(Projection):
                     "UPDATE session_view SET agents = ? WHERE id = ?",
                     (json.dumps(agents), str(event.originator_id)),
                 )
+                self._kernels(tx, event)
                 self._status(tx, event, SessionStatus.SCHEDULED, event.reason)
             case SessionPreparing():
                 self._status(tx, event, SessionStatus.PREPARING, event.reason)
@@ -109,6 +125,9 @@ class SessionView(Projection):
                 tx.execute(
                     "UPDATE session_view SET agents = ? WHERE id = ?",
                     ("[]", str(event.originator_id)),
+                )
+                tx.execute(
+                    "DELETE FROM session_kernel WHERE session_id = ?", (str(event.originator_id),)
                 )
                 self._status(tx, event, SessionStatus.PENDING, event.reason)
             case KernelObserved():
@@ -147,6 +166,16 @@ class SessionView(Projection):
             ),
         )
         self._history(tx, event, SessionStatus.PENDING, "requested")
+
+    def _kernels(self, tx: Tx, event: SessionScheduled) -> None:
+        session_id = str(event.originator_id)
+        tx.execute("DELETE FROM session_kernel WHERE session_id = ?", (session_id,))
+        for a in event.assignments:
+            tx.execute(
+                "INSERT INTO session_kernel (session_id, kernel_index, kernel_id, agent_id)"
+                " VALUES (?, ?, ?, ?)",
+                (session_id, a.index, str(a.kernel_id), str(a.agent_id)),
+            )
 
     def _status(self, tx: Tx, event: DomainEvent, status: SessionStatus, reason: str) -> None:
         tx.execute(

@@ -78,16 +78,17 @@ ensure_venv() {
     fi
 }
 
-# Reinstall only when the declared dependencies changed since the last install.
+# Reinstall only when the declared dependencies changed since the last install. The Python
+# SDK (sdk/python) is a distribution of its own that the CLI uses: installed beside Berth.
 ensure_packages() {
     local wanted
-    wanted="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+    wanted="$(cat pyproject.toml sdk/python/pyproject.toml | sha256sum | cut -d' ' -f1)"
     if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$wanted" ]; then
         return
     fi
-    say "installing berth and its dependencies into $VENV"
+    say "installing berth, its SDK and their dependencies into $VENV"
     # Errors only: pip's warnings about the machine's own index settings would bury them.
-    "$VENV/bin/python" -m pip install --quiet --quiet --editable '.[dev]'
+    "$VENV/bin/python" -m pip install --quiet --quiet --editable '.[dev]' --editable sdk/python
     echo "$wanted" >"$STAMP"
 }
 

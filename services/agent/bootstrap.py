@@ -147,7 +147,7 @@ class PodmanAgent:
             workers=s.workers,
         )
         beating = asyncio.create_task(self.heartbeats(agent_id))
-        follower = DecisionFollower(js, agent_id)
+        follower = DecisionFollower(self.nc, agent_id)
         rpc = AgentRpc(self.nc, supervisor)
         metrics = KernelMetrics()
         if s.metrics_port:

@@ -14,6 +14,7 @@ from typing import Any
 from uuid import UUID
 
 import podman
+from podman.domain.containers import Container
 from podman.errors import APIError, ImageNotFound, NotFound
 
 from services.agent.container_spec import LABEL_AGENT, LABEL_KERNEL
@@ -70,6 +71,15 @@ class PodmanRuntime:
             self._local.client = client
         return client
 
+    def _handle(self, container_id: str) -> Container:
+        """A container to act on, without inspecting it first.
+
+        ``containers.get`` inspects the container (a round trip, and the largest JSON
+        document Podman sends) before every call; a kernel's life took six of them
+        only to learn the id the agent already holds.
+        """
+        return self.client.containers.prepare_model({"Id": container_id})
+
     def version(self) -> str:
         found: dict[str, object] = self.client.version()  # type: ignore[no-untyped-call]
         return str(found.get("Version", "unknown"))
@@ -91,8 +101,8 @@ class PodmanRuntime:
         Between ``init`` and ``start`` the cgroup exists and nothing runs in it yet:
         the moment to watch it for OOM kills, before the command can use any memory.
         """
+        container = self._handle(container_id)
         try:
-            container = self.client.containers.get(container_id)
             container.init()
             container.reload()
         except APIError as exc:
@@ -109,7 +119,7 @@ class PodmanRuntime:
 
     def start(self, container_id: str) -> None:
         try:
-            self.client.containers.get(container_id).start()
+            self._handle(container_id).start()
         except APIError as exc:
             raise RuntimeFailure(
                 f"podman could not start the container: {exc.explanation}"
@@ -157,13 +167,13 @@ class PodmanRuntime:
     def wait(self, container_id: str) -> None:
         """Block until the container is no longer running."""
         try:
-            self.client.containers.get(container_id).wait(condition=["exited", "stopped"])
+            self._handle(container_id).wait(condition=["exited", "stopped"])
         except NotFound:
             return
 
     def stop(self, container_id: str, timeout: float) -> None:
         try:
-            self.client.containers.get(container_id).stop(timeout=max(1, round(timeout)))
+            self._handle(container_id).stop(timeout=max(1, round(timeout)))
         except NotFound:
             return
         except APIError as exc:
@@ -174,15 +184,14 @@ class PodmanRuntime:
 
     def remove(self, container_id: str) -> None:
         try:
-            self.client.containers.get(container_id).remove(force=True)
+            self.client.containers.remove(container_id, force=True)
         except NotFound:
             return
 
     def logs(self, container_id: str) -> bytes | None:
         """Everything the container wrote so far (stdout and stderr), or None when gone."""
         try:
-            container = self.client.containers.get(container_id)
-            chunks = container.logs(stdout=True, stderr=True)
+            chunks = self._handle(container_id).logs(stdout=True, stderr=True)
         except NotFound:
             return None
         if isinstance(chunks, bytes):

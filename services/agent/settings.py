@@ -10,6 +10,19 @@ from pathlib import Path
 from services.manager.settings import data_dir
 
 
+def default_socket(agent_name: str) -> Path:
+    """``/run/berth/podman-<agent>.sock`` as root, else under the user's runtime directory.
+
+    Short on purpose: a UNIX socket's path may not be longer than 107 bytes.
+    """
+    if os.geteuid() == 0:
+        base = Path("/run/berth")
+    else:
+        runtime = os.environ.get("XDG_RUNTIME_DIR")
+        base = Path(runtime) / "berth" if runtime else Path(f"/tmp/berth-{os.getuid()}")
+    return base / f"podman-{agent_name}.sock"
+
+
 @dataclass(frozen=True)
 class AgentSettings:
     name: str
@@ -18,6 +31,7 @@ class AgentSettings:
     #: where the agent keeps kernel logs after their containers are gone
     state_dir: Path = Path(".berth/agent")
     #: the Podman API socket; started by the agent when nothing answers there
+    #: (by default one per agent, so that no agent depends on another's service)
     podman_socket: Path = Path("/run/berth/podman.sock")
     #: CPUs and memory offered (None: the whole node, less ``mem_reserved``)
     cpu: str | None = None
@@ -53,7 +67,7 @@ class AgentSettings:
             "resource_group": env.get("BERTH_RESOURCE_GROUP", cls.resource_group),
             "nats_url": env.get("BERTH_NATS_URL", cls.nats_url),
             "state_dir": Path(env.get("BERTH_AGENT_STATE_DIR", str(data_dir() / "agent" / name))),
-            "podman_socket": Path(env.get("BERTH_PODMAN_SOCKET", str(cls.podman_socket))),
+            "podman_socket": Path(env.get("BERTH_PODMAN_SOCKET") or default_socket(name)),
             "cpu": env.get("BERTH_AGENT_CPU") or None,
             "mem": env.get("BERTH_AGENT_MEM") or None,
             "accelerators": accelerators,

@@ -21,7 +21,7 @@ from nats.aio.client import Client as NATS
 from events import commands as cmd
 from events.streams import ensure_streams
 from events.subjects import command_subject
-from services.manager import cluster_handlers, session_handlers, tenant_handlers
+from services.manager import auth_queries, cluster_handlers, session_handlers, tenant_handlers
 from services.manager.batching import RequestBatcher
 from services.manager.bootstrap_admin import ensure_first_admin
 from services.manager.context import ManagerContext
@@ -90,6 +90,11 @@ def routes(ctx: ManagerContext, key: ManagerKey) -> list[Route]:
             cmd.CHANGE_RESOURCE_GROUP,
             cmd.ChangeResourceGroup,
             partial(cluster_handlers.change_resource_group, ctx),
+        ),
+        Route(
+            auth_queries.LOOKUP_KEYPAIR,
+            auth_queries.LookupKeypair,
+            partial(auth_queries.lookup_keypair, ctx.directory, key),
         ),
     ]
     tenants = [

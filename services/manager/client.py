@@ -10,6 +10,7 @@ from nats.aio.client import Client as NATS
 
 from events import commands as cmd
 from events.subjects import command_subject
+from services.manager.auth_queries import LOOKUP_KEYPAIR, LookupKeypair
 
 _encoder = msgspec.json.Encoder()
 
@@ -56,3 +57,7 @@ class ManagerClient:
             request_id=uuid.uuid4().hex, actor=actor, name=name, **fields
         )
         return await self.send(cmd.CREATE_RESOURCE_GROUP, command)
+
+    async def lookup_keypair(self, access_key: str) -> cmd.CommandReply:
+        """The keypair's owner and its secret in clear (for the gateway's signature checks)."""
+        return await self.send(LOOKUP_KEYPAIR, LookupKeypair(access_key=access_key))

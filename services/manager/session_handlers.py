@@ -235,8 +235,12 @@ def destroy_session(ctx: ManagerContext, cmd: DestroySession, at: datetime) -> C
         agent.request_termination(kernel.kernel_id, cmd.reason[:256], at)
         touched.append(agent)
     recordings = ctx.aggregates.save(*touched)
+    status = {"status": str(session.status)}
     if not recordings:  # already terminating: asked again, nothing new to decide
-        return CommandReply(ok=True, session_id=str(session_id), duplicate=True)
+        return CommandReply(ok=True, session_id=str(session_id), duplicate=True, data=status)
     return CommandReply(
-        ok=True, session_id=str(session_id), notification_id=recordings[-1].notification.id
+        ok=True,
+        session_id=str(session_id),
+        notification_id=recordings[-1].notification.id,
+        data=status,
     )

@@ -1,7 +1,10 @@
-"""``python -m tests.bench backbone|scheduler``: the event backbone's and the scheduler's figures.
+"""``python -m tests.bench backbone|scheduler|gateway|agent``: the backbone's, the scheduler's,
+the gateway's and the Podman agent's figures.
 
 ``backbone [--store sqlite|postgres|both] [--events N] [--rate R] [--json FILE]``;
-``scheduler [--store …] [--requests N] [--agents N] [--orders fifo,lifo,drf,priority]``.
+``scheduler [--store …] [--requests N] [--agents N] [--orders fifo,lifo,drf,priority]``;
+``gateway [--store …] [--requests N] [--concurrency N]``;
+``agent [--sessions N] [--batch N] [--concurrency 1,2,4,8] [--network none|bridge] [--store …]``.
 
 Prints the figures as it goes and a table per store backend at the end. It
 exits non-zero only when the benchmark could not run, never because a figure
@@ -16,7 +19,7 @@ import os
 import sys
 from pathlib import Path
 
-from tests.bench import scheduler
+from tests.bench import agent_cli, gateway, scheduler
 from tests.bench.backbone import BACKENDS, BackendResult, Options, run_backend
 from tests.bench.report import as_json, format_result, header, write_json
 from tests.bench.scratch import DEFAULT_PG_ADMIN_DSN
@@ -52,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
         help="a PostgreSQL server to create the scratch databases on (BERTH_BENCH_PG_DSN)",
     )
     _scheduler_parser(benchmarks)
+    gateway.add_parser(benchmarks)
+    agent_cli.add_parser(benchmarks)
     return parser
 
 
@@ -142,6 +147,12 @@ def main() -> None:
     args = _parser().parse_args()
     if args.benchmark == "scheduler":
         _run_scheduler(args)
+        return
+    if args.benchmark == "agent":
+        agent_cli.run_from_args(args, _progress)
+        return
+    if args.benchmark == "gateway":
+        gateway.run_from_args(args, _progress)
         return
     if args.events < 100 or args.rate <= 0 or args.lag_seconds <= 0:
         sys.exit("--events must be at least 100; --rate and --lag-seconds above 0")

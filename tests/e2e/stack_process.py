@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import signal
@@ -30,6 +31,7 @@ class BerthUp:
     def __init__(self, data_dir: Path, *args: str, env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
         self.port = free_port()
+        self.gateway_port = free_port()
         self.lines: list[str] = []
         self._arrived = threading.Condition()
         self.proc = subprocess.Popen(
@@ -37,6 +39,10 @@ class BerthUp:
             env={
                 **os.environ,
                 "BERTH_NATS_PORT": str(self.port),
+                "BERTH_GATEWAY_PORT": str(self.gateway_port),
+                # An agent of its own: another stack's agent would take this one's
+                # containers for orphans.
+                "BERTH_AGENT_NAME": "e2e-" + hashlib.sha1(str(data_dir).encode()).hexdigest()[:10],
                 "BERTH_STORE": "sqlite",
                 "NO_COLOR": "1",
                 **(env or {}),

@@ -1,9 +1,10 @@
 """``berth up``: the embedded stack as a user runs it, as real processes on a data directory.
 
-The demo requests three sessions on the stack's simulated agents, destroys one
-once it runs, and follows all three to their end on the stream and in the read
-model. Every run must add to what earlier runs left, Ctrl-C must leave no process
-behind, and a second stack on the same data directory must refuse.
+The demo runs three real sessions on the stack's Podman agent (one of them with
+``berth run`` through the REST API), destroys one once it runs, and follows all
+three to their end on the stream and in the read model. Every run must add to what
+earlier runs left, Ctrl-C must leave no process behind, and a second stack on the
+same data directory must refuse.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from services.manager.store import EventStore
 from tests.e2e.stack_process import BerthUp, pid_alive, processes_using
 
 SESSIONS_PER_DEMO = 3
-CHILDREN = {"nats", "manager", "project", "sim"}
+CHILDREN = {"nats", "manager", "project", "gateway", "agent"}
 
 
 @pytest.fixture
@@ -109,8 +110,12 @@ def test_the_demo_shows_sessions_run_to_their_end_and_a_restart_keeps_everything
     assert first.wait() == 0, first.output
     out = first.output
     assert out.count("SessionRequested v1  name=") == SESSIONS_PER_DEMO, out
-    assert out.count("AgentRegistered v1  name=sim-") == 3, out
-    assert "simulated=true" in out
+    assert out.count("AgentRegistered v1  name=e2e-") == 1, out
+    assert "simulated=true" not in out
+    assert "$ berth run --name hello-" in out
+    assert re.search(r"run +\| 42$", out, re.MULTILINE), out
+    assert "berth run printed 42 and exited with 0" in out
+    assert "GraphQL      http://127.0.0.1:" in out
     for status in ("Scheduled", "Preparing", "Running", "Terminated"):
         assert out.count(f"Session{status} v") == SESSIONS_PER_DEMO, (status, out)
     assert re.search(r"SessionTerminating v\d+  reason=demo: not needed after all", out), out
@@ -120,8 +125,8 @@ def test_the_demo_shows_sessions_run_to_their_end_and_a_restart_keeps_everything
     assert "went PENDING → SCHEDULED → PREPARING → RUNNING → TERMINATED" in out
     assert "the session read model shows:" in out
     assert re.search(r"broken-\w+ +batch +TERMINATED +exit 3 +failure", out), out
-    assert re.search(r"train-\w+ +batch +TERMINATED +exit 0 +success", out), out
-    assert re.search(r"notebook-\w+ +interactive +TERMINATED +exit 143 +undefined", out), out
+    assert re.search(r"hello-\w+ +batch +TERMINATED +exit 0 +success", out), out
+    assert re.search(r"notebook-\w+ +interactive +TERMINATED +exit 0 +undefined", out), out
     assert "stopped cleanly" in out
     stored, streamed, sessions = first.totals()
     assert stored == streamed
@@ -153,7 +158,7 @@ def test_ctrl_c_stops_every_process_and_exits_0(stacks: list[BerthUp], data_dir:
     children = stack.child_pids()
     assert set(children) == CHILDREN, stack.output
     assert all(pid_alive(pid) for pid in children.values())
-    assert len(processes_using(data_dir)) >= 5  # berth up and its four children
+    assert len(processes_using(data_dir)) >= 6  # berth up and its five children
 
     stack.interrupt()
     assert stack.wait() == 0, stack.output

@@ -89,3 +89,31 @@ def test_scheduler_benchmark_reports_its_figures(tmp_path: Path) -> None:
         assert run["to_stream_ms"]["p50"] <= run["to_stream_ms"]["p99"]
         assert run["peak_rss_mb"] > 0
         assert run["targets"]["placements_per_s"] == 2000.0
+
+
+def test_agent_benchmark_reports_its_figures(tmp_path: Path, small_image: str) -> None:
+    figures_file = tmp_path / "agent.json"
+    tiny = ["--sessions", "3", "--warmup", "1", "--batch", "5", "--concurrency", "2"]
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.bench", "agent", "--json", str(figures_file), *tiny],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "== (a) start latency: 3 of each" in done.stdout
+    assert "Berth / raw at p99" in done.stdout
+    assert "Berth / best raw (2 at a time)" in done.stdout
+
+    figures = json.loads(figures_file.read_text())
+    latency = figures["latency_ms"]
+    for kind in ("raw", "raw_api", "berth"):
+        assert 0 < latency[kind]["p50"] <= latency[kind]["p99"]
+    assert "request → placed (decided)" in figures["stages_ms"]
+    throughput = figures["throughput"]
+    assert throughput["berth_results"] == {"success": 5}
+    assert throughput["raw_per_s"]["2"] > 0
+    assert throughput["berth_per_s"] > 0
+    assert figures["targets"]["latency_ratio_p50"] > 0
+    assert figures["targets"]["throughput_ratio"] > 0

@@ -106,6 +106,10 @@ def strictest(*limits: Limits) -> Limits:
     )
 
 
+#: the most digits a limit may have before or after the decimal point
+MAX_DIGITS = 30
+
+
 def _normalise_slots(what: str, slots: dict[str, str]) -> dict[str, str]:
     if len(slots) > MAX_SLOTS:
         raise PolicyError(f"{what}: at most {MAX_SLOTS} slots")
@@ -120,6 +124,10 @@ def _normalise_slots(what: str, slots: dict[str, str]) -> dict[str, str]:
         # Zero is meaningful: it forbids a slot (no GPUs for this project).
         if not value.is_finite() or value < 0:
             raise PolicyError(f"{what}: slot {slot!r} must be zero or more")
+        # Bounded before it is written out in fixed point: "1e999999999" would be a
+        # billion digits.
+        if value.adjusted() > MAX_DIGITS or value.as_tuple().exponent < -MAX_DIGITS:  # type: ignore[operator]
+            raise PolicyError(f"{what}: slot {slot!r}: {amount!r} is out of range")
         # Fixed-point, so "10" stays "10" and never becomes "1E+1".
         normalised[slot] = format(value.normalize(), "f")
     return normalised

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from projections.read_store import open_read_store
+from projections.registry import projection_names
 from projections.settings import ReadStoreSettings
 from services.manager.store import EventStore
 from tests.integration.audit.site import Site, berth, relay_all, request_sessions
@@ -41,5 +42,7 @@ def test_rebuild_of_an_unknown_read_model_names_the_known_ones(
     result = berth(site, "events", "rebuild", "no-such-model")
 
     assert result.exit_code == 2
-    assert "no read model named 'no-such-model' (known: sessions)" in result.output
+    known = ", ".join(projection_names())
+    assert "sessions" in projection_names()
+    assert f"no read model named 'no-such-model' (known: {known})" in result.output
     assert "Traceback" not in result.output

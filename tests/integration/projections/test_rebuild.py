@@ -74,6 +74,7 @@ async def test_rebuilding_an_empty_stream_gives_empty_tables(
     assert dump_model(read_settings, SessionView()) == {
         "session_view": [],
         "session_status_history": [],
+        "session_kernel": [],
     }
 
 

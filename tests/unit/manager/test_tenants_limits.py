@@ -152,6 +152,9 @@ def test_policy_amounts_are_normalised_and_zero_forbids_a_slot() -> None:
         PolicyLimits(max_pending_slots={"cpu": "Infinity"}),
         PolicyLimits(max_concurrent_sessions=-1),
         PolicyLimits(allowed_resource_groups=["no spaces"]),
+        # a billion digits in fixed point: refused before it is written out
+        PolicyLimits(total_resource_slots={"mem": "1e999999999"}),
+        PolicyLimits(total_resource_slots={"cpu": "1e-999999999"}),
     ):
         with pytest.raises(PolicyError):
             validated(bad)

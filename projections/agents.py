@@ -1,0 +1,168 @@
+"""``AgentView``: every agent (node) as operators list them, with what runs on it.
+
+``agent_view`` holds one row per agent: where it belongs, whether it is alive,
+its capacity and images as last registered, and how much of it the kernels
+assigned to it hold now. ``agent_kernel`` holds those kernels (assigned and not
+yet released), the same set the manager's ``AgentNode`` keeps, so the
+allocation shown is exactly the one the scheduler counts with.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import ClassVar
+
+from events.agent import (
+    AgentDecommissioned,
+    AgentLost,
+    AgentRecovered,
+    AgentRegistered,
+    AgentUpdated,
+    KernelAssigned,
+    KernelReleased,
+    KernelTerminationRequested,
+)
+from events.base import DomainEvent
+from projections.base import EventMeta, Projection
+from projections.read_store import Tx
+from services.manager.scheduler.slots import ResourceSlots
+
+ALIVE = "ALIVE"
+LOST = "LOST"
+DECOMMISSIONED = "DECOMMISSIONED"
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+class AgentView(Projection):
+    name: ClassVar[str] = "agents"
+    tables: ClassVar[dict[str, str]] = {
+        "agent_view": "id",
+        "agent_kernel": "agent_id, kernel_id",
+    }
+
+    def ddl(self, dialect: str) -> list[str]:
+        return [
+            "CREATE TABLE IF NOT EXISTS agent_view ("
+            " id TEXT PRIMARY KEY,"
+            " name TEXT NOT NULL,"
+            " resource_group TEXT NOT NULL,"
+            " architecture TEXT NOT NULL,"
+            " status TEXT NOT NULL,"
+            " status_reason TEXT NOT NULL,"
+            " capacity TEXT NOT NULL,"
+            " allocated TEXT NOT NULL,"
+            " images TEXT NOT NULL,"
+            " simulated INTEGER NOT NULL,"
+            " agent_version TEXT NOT NULL,"
+            " kernels INTEGER NOT NULL,"
+            " registered_at TEXT NOT NULL,"
+            " updated_at TEXT NOT NULL,"
+            " version BIGINT NOT NULL)",
+            "CREATE INDEX IF NOT EXISTS agent_view_name ON agent_view (name)",
+            "CREATE TABLE IF NOT EXISTS agent_kernel ("
+            " agent_id TEXT NOT NULL,"
+            " kernel_id TEXT NOT NULL,"
+            " session_id TEXT NOT NULL,"
+            " kernel_index INTEGER NOT NULL,"
+            " slots TEXT NOT NULL,"
+            " terminating INTEGER NOT NULL,"
+            " PRIMARY KEY (agent_id, kernel_id))",
+        ]
+
+    def apply(self, tx: Tx, event: DomainEvent, meta: EventMeta) -> None:
+        match event:
+            case AgentRegistered():
+                at = event.timestamp.isoformat()
+                tx.execute(
+                    "INSERT INTO agent_view (id, name, resource_group, architecture, status,"
+                    " status_reason, capacity, allocated, images, simulated, agent_version,"
+                    " kernels, registered_at, updated_at, version)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        str(event.originator_id),
+                        event.name,
+                        event.resource_group,
+                        event.architecture,
+                        ALIVE,
+                        "registered",
+                        _json(event.capacity),
+                        "{}",
+                        _json(sorted(event.images)),
+                        int(event.simulated),
+                        event.version,
+                        0,
+                        at,
+                        at,
+                        event.originator_version,
+                    ),
+                )
+            case AgentUpdated():
+                tx.execute(
+                    "UPDATE agent_view SET capacity = ?, images = ?, agent_version = ?"
+                    " WHERE id = ?",
+                    (
+                        _json(event.capacity),
+                        _json(sorted(event.images)),
+                        event.version,
+                        str(event.originator_id),
+                    ),
+                )
+                self._touch(tx, event)
+            case KernelAssigned():
+                tx.execute(
+                    "INSERT INTO agent_kernel (agent_id, kernel_id, session_id, kernel_index,"
+                    " slots, terminating) VALUES (?, ?, ?, ?, ?, 0)",
+                    (
+                        str(event.originator_id),
+                        str(event.kernel_id),
+                        str(event.session_id),
+                        event.kernel_index,
+                        _json(event.slots),
+                    ),
+                )
+                self._allocation(tx, event)
+            case KernelTerminationRequested():
+                tx.execute(
+                    "UPDATE agent_kernel SET terminating = 1 WHERE agent_id = ? AND kernel_id = ?",
+                    (str(event.originator_id), str(event.kernel_id)),
+                )
+                self._touch(tx, event)
+            case KernelReleased():
+                tx.execute(
+                    "DELETE FROM agent_kernel WHERE agent_id = ? AND kernel_id = ?",
+                    (str(event.originator_id), str(event.kernel_id)),
+                )
+                self._allocation(tx, event)
+            case AgentLost():
+                self._status(tx, event, LOST, event.reason)
+            case AgentRecovered():
+                self._status(tx, event, ALIVE, event.reason)
+            case AgentDecommissioned():
+                self._status(tx, event, DECOMMISSIONED, event.reason)
+
+    def _allocation(self, tx: Tx, event: DomainEvent) -> None:
+        """Recount from the kernels held now, so the total can never drift from them."""
+        agent_id = str(event.originator_id)
+        rows = tx.fetchall("SELECT slots FROM agent_kernel WHERE agent_id = ?", (agent_id,))
+        total = ResourceSlots.sum(ResourceSlots.from_json(json.loads(r[0])) for r in rows)
+        tx.execute(
+            "UPDATE agent_view SET allocated = ?, kernels = ? WHERE id = ?",
+            (_json(total.to_json()), len(rows), agent_id),
+        )
+        self._touch(tx, event)
+
+    def _status(self, tx: Tx, event: DomainEvent, status: str, reason: str) -> None:
+        tx.execute(
+            "UPDATE agent_view SET status = ?, status_reason = ? WHERE id = ?",
+            (status, reason, str(event.originator_id)),
+        )
+        self._touch(tx, event)
+
+    def _touch(self, tx: Tx, event: DomainEvent) -> None:
+        tx.execute(
+            "UPDATE agent_view SET updated_at = ?, version = ? WHERE id = ?",
+            (event.timestamp.isoformat(), event.originator_version, str(event.originator_id)),
+        )

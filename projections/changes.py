@@ -1,0 +1,132 @@
+"""What a committed batch changed in a read model, told on core NATS so that readers need not poll.
+
+After each batch commits, the runner publishes a :class:`ReadModelChanged` on
+``berth.rm.<projection>`` listing the events the batch took in (their aggregate,
+event name, aggregate version, notification id and stream sequence). A reader
+(GraphQL subscriptions) that receives it knows the tables already hold those
+events and queries them for the new state.
+
+It is a hint, not a log: core NATS delivers at most once, and the runner never
+waits for it or retries it, so it cannot delay or change what the runner
+commits. Readers treat it as a wake-up and read the tables for everything newer
+than what they have seen. During a rebuild the same notification ids come
+again; readers skip ids at or below the highest they have seen.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+
+import msgspec
+from nats.aio.client import Client as NATS
+
+from events.subjects import EVENTS_PREFIX
+from projections.envelope import Envelope
+
+log = logging.getLogger("berth.projections")
+
+CHANGES_PREFIX = "berth.rm"
+CHANGES_WILDCARD = f"{CHANGES_PREFIX}.*"
+#: changes per message: a batch of a thousand events stays well under NATS's payload limit
+CHUNK = 250
+
+
+def changes_subject(projection: str) -> str:
+    return f"{CHANGES_PREFIX}.{projection}"
+
+
+class Change(msgspec.Struct, frozen=True, array_like=True):
+    """One event a read model took in."""
+
+    notification_id: int
+    stream_seq: int
+    #: the aggregate kind (``session``, ``agent``…), from the event's subject
+    kind: str
+    aggregate_id: str
+    #: the event's class name (``SessionRunning``)
+    event: str
+    #: the aggregate's version after the event; None when the payload does not say
+    version: int | None
+
+
+class ReadModelChanged(msgspec.Struct, frozen=True, kw_only=True):
+    projection: str
+    #: the model's position once the batch committed: its tables include every change listed
+    notification_id: int
+    changes: list[Change]
+
+
+class _Head(msgspec.Struct):
+    originator_version: int
+
+
+_head_decoder = msgspec.json.Decoder(_Head)
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(ReadModelChanged)
+
+
+def decode_changed(payload: bytes) -> ReadModelChanged:
+    return _decoder.decode(payload)
+
+
+def _subject_parts(subject: str) -> tuple[str, str, str]:
+    """``(kind, aggregate id, EventName)`` of ``berth.ev.<kind>.<id>.<EventName>``."""
+    tokens = subject.split(".")
+    skip = EVENTS_PREFIX.count(".") + 1
+    if len(tokens) != skip + 3:
+        return "", "", ""
+    return tokens[skip], tokens[skip + 1], tokens[skip + 2]
+
+
+def _version(payload: bytes) -> int | None:
+    try:
+        return _head_decoder.decode(payload).originator_version
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+
+
+def changes_of(envelopes: Sequence[Envelope], after: int) -> list[Change]:
+    """The changes of the envelopes a batch committed beyond notification ``after``."""
+    changes = []
+    for env in envelopes:
+        nid = env.notification_id
+        if nid is None or nid <= after:
+            continue  # already in the tables before this batch, or parked without a place
+        kind, aggregate_id, event = _subject_parts(env.subject)
+        changes.append(
+            Change(nid, env.stream_seq, kind, aggregate_id, event, _version(env.payload))
+        )
+    return changes
+
+
+def _chunks(changes: list[Change]) -> Iterator[list[Change]]:
+    for start in range(0, len(changes), CHUNK):
+        yield changes[start : start + CHUNK]
+
+
+class ChangeAnnouncer:
+    """Publishes a projection's changes; never raises, never waits for the server."""
+
+    def __init__(self, nc: NATS, projection: str) -> None:
+        self._nc = nc
+        self._projection = projection
+        self._subject = changes_subject(projection)
+        self._failing = False
+
+    async def announce(self, notification_id: int, changes: list[Change]) -> None:
+        if not changes:
+            return
+        try:
+            for chunk in _chunks(changes):
+                message = ReadModelChanged(
+                    projection=self._projection, notification_id=notification_id, changes=chunk
+                )
+                await self._nc.publish(self._subject, _encoder.encode(message))
+        except Exception as exc:
+            # Readers fall back to their own re-reads; say so once per outage, not per batch.
+            if not self._failing:
+                log.warning("%s: change notification not sent: %s", self._projection, exc)
+            self._failing = True
+        else:
+            self._failing = False

@@ -1,0 +1,73 @@
+"""``SessionEvents``: every event that concerns one session, in log order, to show its history.
+
+The session's own events, and the decisions its kernels caused on agents
+(``KernelAssigned``, ``KernelTerminationRequested``, ``KernelReleased``), each
+with its place in the log and its fields as JSON. Reading a session's history
+then is one indexed query on the read store, however long the stream is and
+whatever the stream has aged out.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import ClassVar
+
+import msgspec
+
+from events.agent import KernelAssigned, KernelReleased, KernelTerminationRequested
+from events.base import DomainEvent
+from projections.base import EventMeta, Projection
+from projections.read_store import Tx
+
+#: fields every event carries; stored in columns of their own
+ENVELOPE_FIELDS = ("originator_id", "originator_version", "timestamp")
+
+
+def _session_of(event: DomainEvent) -> str | None:
+    if type(event).kind == "session":
+        return str(event.originator_id)
+    if isinstance(event, KernelAssigned | KernelTerminationRequested | KernelReleased):
+        return str(event.session_id)
+    return None
+
+
+class SessionEvents(Projection):
+    name: ClassVar[str] = "session_events"
+    tables: ClassVar[dict[str, str]] = {"session_event_log": "session_id, notification_id"}
+
+    def ddl(self, dialect: str) -> list[str]:
+        return [
+            "CREATE TABLE IF NOT EXISTS session_event_log ("
+            " session_id TEXT NOT NULL,"
+            " notification_id BIGINT NOT NULL,"
+            " stream_seq BIGINT NOT NULL,"
+            " kind TEXT NOT NULL,"
+            " aggregate_id TEXT NOT NULL,"
+            " event_type TEXT NOT NULL,"
+            " version BIGINT NOT NULL,"
+            " at TEXT NOT NULL,"
+            " fields TEXT NOT NULL,"
+            " PRIMARY KEY (session_id, notification_id))",
+        ]
+
+    def apply(self, tx: Tx, event: DomainEvent, meta: EventMeta) -> None:
+        session_id = _session_of(event)
+        if session_id is None:
+            return
+        everything = msgspec.to_builtins(event)
+        fields = {k: v for k, v in everything.items() if k not in ENVELOPE_FIELDS}
+        tx.execute(
+            "INSERT INTO session_event_log (session_id, notification_id, stream_seq, kind,"
+            " aggregate_id, event_type, version, at, fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                session_id,
+                meta.notification_id,
+                meta.stream_seq,
+                type(event).kind,
+                str(event.originator_id),
+                type(event).__name__,
+                event.originator_version,
+                event.timestamp.isoformat(),
+                json.dumps(fields, sort_keys=True),
+            ),
+        )

@@ -1,0 +1,197 @@
+"""``TenantView``: domains, projects, users, keypairs and resource policies, as admins list them.
+
+One table per tenant kind. Keypairs are listed without their secrets (the
+events carry them sealed; the read model keeps nothing of them). A keypair row
+also names its user's domain, so a domain admin's listing is one filter.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import ClassVar
+
+import msgspec
+
+from events.base import DomainEvent
+from events.tenant import (
+    DomainCreated,
+    KeypairIssued,
+    KeypairPolicyAssigned,
+    KeypairRevoked,
+    ProjectCreated,
+    ProjectPolicyAssigned,
+    ResourcePolicyChanged,
+    ResourcePolicyDefined,
+    UserAddedToProject,
+    UserCreated,
+    UserDeactivated,
+    UserPolicyAssigned,
+    UserRoleChanged,
+)
+from projections.base import EventMeta, Projection
+from projections.read_store import Tx
+
+
+def _limits(event: ResourcePolicyDefined | ResourcePolicyChanged) -> str:
+    return json.dumps(msgspec.to_builtins(event.limits), sort_keys=True)
+
+
+class TenantView(Projection):
+    name: ClassVar[str] = "tenants"
+    tables: ClassVar[dict[str, str]] = {
+        "tenant_domain": "name",
+        "tenant_project": "domain, name",
+        "tenant_user": "username",
+        "tenant_keypair": "access_key",
+        "tenant_policy": "name",
+    }
+
+    def ddl(self, dialect: str) -> list[str]:
+        return [
+            "CREATE TABLE IF NOT EXISTS tenant_domain ("
+            " name TEXT PRIMARY KEY,"
+            " id TEXT NOT NULL,"
+            " description TEXT NOT NULL,"
+            " created_at TEXT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS tenant_project ("
+            " domain TEXT NOT NULL,"
+            " name TEXT NOT NULL,"
+            " id TEXT NOT NULL UNIQUE,"
+            " policy TEXT NOT NULL,"
+            " description TEXT NOT NULL,"
+            " created_at TEXT NOT NULL,"
+            " updated_at TEXT NOT NULL,"
+            " PRIMARY KEY (domain, name))",
+            "CREATE TABLE IF NOT EXISTS tenant_user ("
+            " username TEXT PRIMARY KEY,"
+            " id TEXT NOT NULL UNIQUE,"
+            " email TEXT NOT NULL,"
+            " domain TEXT NOT NULL,"
+            " role TEXT NOT NULL,"
+            " policy TEXT NOT NULL,"
+            " active INTEGER NOT NULL,"
+            " status_reason TEXT NOT NULL,"
+            " projects TEXT NOT NULL,"
+            " created_at TEXT NOT NULL,"
+            " updated_at TEXT NOT NULL)",
+            "CREATE INDEX IF NOT EXISTS tenant_user_domain ON tenant_user (domain, username)",
+            "CREATE TABLE IF NOT EXISTS tenant_keypair ("
+            " access_key TEXT PRIMARY KEY,"
+            " id TEXT NOT NULL UNIQUE,"
+            " user_id TEXT NOT NULL,"
+            " username TEXT NOT NULL,"
+            " domain TEXT NOT NULL,"
+            " policy TEXT NOT NULL,"
+            " active INTEGER NOT NULL,"
+            " status_reason TEXT NOT NULL,"
+            " created_at TEXT NOT NULL,"
+            " updated_at TEXT NOT NULL)",
+            "CREATE INDEX IF NOT EXISTS tenant_keypair_user ON tenant_keypair (username)",
+            "CREATE TABLE IF NOT EXISTS tenant_policy ("
+            " name TEXT PRIMARY KEY,"
+            " id TEXT NOT NULL UNIQUE,"
+            " limits TEXT NOT NULL,"
+            " created_at TEXT NOT NULL,"
+            " updated_at TEXT NOT NULL)",
+        ]
+
+    def apply(self, tx: Tx, event: DomainEvent, meta: EventMeta) -> None:
+        at = event.timestamp.isoformat()
+        oid = str(event.originator_id)
+        match event:
+            case DomainCreated():
+                tx.execute(
+                    "INSERT INTO tenant_domain (name, id, description, created_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    (event.name, oid, event.description, at),
+                )
+            case ProjectCreated():
+                tx.execute(
+                    "INSERT INTO tenant_project (domain, name, id, policy, description,"
+                    " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (event.domain, event.name, oid, event.policy, event.description, at, at),
+                )
+            case ProjectPolicyAssigned():
+                tx.execute(
+                    "UPDATE tenant_project SET policy = ?, updated_at = ? WHERE id = ?",
+                    (event.policy, at, oid),
+                )
+            case UserCreated():
+                tx.execute(
+                    "INSERT INTO tenant_user (username, id, email, domain, role, policy, active,"
+                    " status_reason, projects, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, 1, '', '[]', ?, ?)",
+                    (
+                        event.username,
+                        oid,
+                        event.email,
+                        event.domain,
+                        event.role,
+                        event.policy,
+                        at,
+                        at,
+                    ),
+                )
+            case UserRoleChanged():
+                self._user(tx, "role = ?", event.role, oid, at)
+            case UserPolicyAssigned():
+                self._user(tx, "policy = ?", event.policy, oid, at)
+            case UserDeactivated():
+                tx.execute(
+                    "UPDATE tenant_user SET active = 0, status_reason = ?, updated_at = ?"
+                    " WHERE id = ?",
+                    (event.reason, at, oid),
+                )
+            case UserAddedToProject():
+                row = tx.fetchone("SELECT projects FROM tenant_user WHERE id = ?", (oid,))
+                projects = set(json.loads(row[0])) if row else set()
+                projects.add(event.project)
+                self._user(tx, "projects = ?", json.dumps(sorted(projects)), oid, at)
+            case KeypairIssued():
+                user = tx.fetchone(
+                    "SELECT domain FROM tenant_user WHERE id = ?", (str(event.user_id),)
+                )
+                tx.execute(
+                    "INSERT INTO tenant_keypair (access_key, id, user_id, username, domain,"
+                    " policy, active, status_reason, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, 1, '', ?, ?)",
+                    (
+                        event.access_key,
+                        oid,
+                        str(event.user_id),
+                        event.username,
+                        user[0] if user else "",
+                        event.policy,
+                        at,
+                        at,
+                    ),
+                )
+            case KeypairRevoked():
+                tx.execute(
+                    "UPDATE tenant_keypair SET active = 0, status_reason = ?, updated_at = ?"
+                    " WHERE id = ?",
+                    (event.reason, at, oid),
+                )
+            case KeypairPolicyAssigned():
+                tx.execute(
+                    "UPDATE tenant_keypair SET policy = ?, updated_at = ? WHERE id = ?",
+                    (event.policy, at, oid),
+                )
+            case ResourcePolicyDefined():
+                tx.execute(
+                    "INSERT INTO tenant_policy (name, id, limits, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (event.name, oid, _limits(event), at, at),
+                )
+            case ResourcePolicyChanged():
+                tx.execute(
+                    "UPDATE tenant_policy SET limits = ?, updated_at = ? WHERE id = ?",
+                    (_limits(event), at, oid),
+                )
+
+    @staticmethod
+    def _user(tx: Tx, assignment: str, value: str, user_id: str, at: str) -> None:
+        tx.execute(
+            f"UPDATE tenant_user SET {assignment}, updated_at = ? WHERE id = ?",
+            (value, at, user_id),
+        )

@@ -1,0 +1,1 @@
+"""The REST API's request and response bodies (what ``/openapi.json`` describes)."""

@@ -1,0 +1,296 @@
+"""The gateway benchmark: signed session requests through the REST API, on the embedded stack.
+
+On fresh state (a nats-server of its own, a new SQLite file or PostgreSQL
+database) it starts the manager, the projection runner, a simulated fleet and
+the gateway (``python -m services.gateway``) as processes, logs in as the first
+administrator and sends N ``POST /v1/sessions``, each signed by the SDK
+(``berth_sdk.AsyncClient``), ``concurrency`` in flight. It reports:
+
+- creates per second: from the first request sent to the last answer;
+- per request, the time to its ``201`` (p50, p99, max): the gateway checks the
+  signature, sends the manager a command and answers once the decision is stored;
+- the CPU each process spent per request;
+- next to them, the raw store write rate (``EventStore.save`` of prepared session
+  requests, alone and in batches of 100) on a store of its own, the floor that
+  every decided request stands on.
+
+Every session fits (1 CPU, 64 MiB on agents with room for all of them), so the
+scheduler places each, and the fleet reports it started, while requests arrive:
+placement and fact ingestion compete with the requests, as in a live cluster.
+Nothing is judged on time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from berth_sdk import AsyncClient, BerthError, SessionSpec
+
+from deploy.natsd import free_port
+from services.manager.settings import StoreSettings
+from tests.bench.cpu import CpuMeter, CpuUse
+from tests.bench.raw import measure_store
+from tests.bench.scheduler import Child, percentiles
+from tests.bench.scratch import (
+    DEFAULT_PG_ADMIN_DSN,
+    nats_server,
+    pg_database,
+    pg_unreachable_reason,
+)
+
+BACKENDS = ("sqlite", "postgres")
+IMAGE = "berth-small"
+SESSION = {"cpu": "1", "mem": "64m"}
+FLEET = ["--agents", "4", "--prefix", "gwbench", "--cpu", "100000", "--mem", "10000g"]
+
+
+@dataclass(frozen=True)
+class Options:
+    requests: int = 2000
+    concurrency: int = 32
+    #: requests sent (and not counted) before the clock starts: connections, caches
+    warmup: int = 50
+    pg_admin_dsn: str = ""
+    #: store saves for the raw figure (batched), and single saves within a time budget
+    raw_events: int = 5000
+    raw_singles: int = 1000
+
+
+@dataclass
+class RunResult:
+    backend: str
+    requests: int
+    skipped: str | None = None
+    created: int = 0
+    #: requests not answered 201, by error code
+    refused: dict[str, int] = field(default_factory=dict)
+    creates_per_s: float = 0.0
+    #: request sent → answer received (ms)
+    latency_ms: dict[str, float] = field(default_factory=dict)
+    store_batched_eps: float = 0.0
+    store_single_eps: float = 0.0
+    cpu: CpuUse | None = None
+    log_dir: str = ""
+
+
+@contextmanager
+def _store_env(backend: str, work: Path, options: Options) -> Iterator[dict[str, str]]:
+    if backend == "sqlite":
+        yield {"BERTH_STORE": "sqlite", "BERTH_SQLITE_PATH": str(work / "events.sqlite3")}
+        return
+    with pg_database(options.pg_admin_dsn, "gateway") as dsn:
+        yield {"BERTH_STORE": "postgres", "BERTH_PG_DSN": dsn}
+
+
+async def _until(check: Callable[[], bool], what: str, child: Child, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if child.proc.poll() is not None or time.monotonic() > deadline:
+            tail = child.log_path.read_text(errors="replace").splitlines()[-15:]
+            raise RuntimeError(f"{what} did not happen; {child.log_path.name}:\n" + "\n".join(tail))
+        await asyncio.sleep(0.1)
+
+
+async def _gateway_ready(url: str, gateway: Child, timeout: float = 60) -> None:
+    async with httpx.AsyncClient(base_url=url, timeout=2) as http:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if (await http.get("/v1/health")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if gateway.proc.poll() is not None or time.monotonic() > deadline:
+                tail = gateway.log_path.read_text(errors="replace").splitlines()[-15:]
+                raise RuntimeError("the gateway did not answer /v1/health:\n" + "\n".join(tail))
+            await asyncio.sleep(0.1)
+
+
+async def _send(
+    berth: AsyncClient, count: int, concurrency: int, prefix: str
+) -> tuple[list[float], dict[str, int], float]:
+    """Latencies (s) of the accepted requests, the others by error code, and the wall time."""
+    latencies: list[float] = []
+    refused: dict[str, int] = {}
+    numbers = iter(range(count))
+
+    async def worker() -> None:
+        for i in numbers:
+            spec = SessionSpec(
+                name=f"{prefix}{i}", image=IMAGE, resources=SESSION, request_id=f"{prefix}{i}"
+            )
+            sent = time.perf_counter()
+            try:
+                await berth.create_session(spec)
+            except BerthError as exc:  # counted, not fatal: the figures say how many failed
+                refused[exc.code] = refused.get(exc.code, 0) + 1
+                continue
+            latencies.append(time.perf_counter() - sent)
+
+    began = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return latencies, refused, time.perf_counter() - began
+
+
+async def run_one(backend: str, options: Options, progress: Callable[[str], None]) -> RunResult:
+    result = RunResult(backend, options.requests)
+    if backend == "postgres" and (why := pg_unreachable_reason(options.pg_admin_dsn)):
+        result.skipped = why
+        return result
+    work = Path(tempfile.mkdtemp(prefix=f"berth-gwbench-{backend}-"))
+    result.log_dir = str(work)
+    with nats_server(work) as natsd, _store_env(backend, work, options) as store_env:
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("BERTH_")}
+        env |= {"BERTH_DATA_DIR": str(work), "BERTH_NATS_URL": natsd.url, "PYTHONUNBUFFERED": "1"}
+        env |= {"BERTH_GATEWAY_HOST": "127.0.0.1", "BERTH_GATEWAY_PORT": str(port)}
+        env |= store_env
+        children: list[Child] = []
+        try:
+            manager = Child("manager", ["-m", "services.manager", "serve"], env, work)
+            children.append(manager)
+            credentials = work / "admin-credentials.json"
+            await _until(credentials.exists, "the manager's first start", manager, 60)
+            children.append(Child("projections", ["-m", "projections"], env, work))
+            fleet_args = ["-m", "services.agent.simulated", *FLEET, "--images", IMAGE]
+            fleet = Child("fleet", fleet_args, env, work)
+            children.append(fleet)
+            gateway = Child("gateway", ["-m", "services.gateway"], env, work)
+            children.append(gateway)
+            await _until(lambda: fleet.said("following decisions"), "the fleet's start", fleet, 60)
+            url = f"http://127.0.0.1:{port}"
+            await _gateway_ready(url, gateway)
+            keys = json.loads(credentials.read_text())
+            # Enough connections for every request in flight: none waits for a socket.
+            limits = httpx.Limits(max_connections=options.concurrency * 2)
+            transport = httpx.AsyncHTTPTransport(limits=limits)
+            async with AsyncClient(
+                url,
+                access_key=keys["access_key"],
+                secret_key=keys["secret_key"],
+                transport=transport,
+                timeout=60,
+            ) as berth:
+                progress(f"{backend}: {options.warmup} warm-up requests")
+                await _send(berth, options.warmup, options.concurrency, "warm-")
+                pids = {c.log_path.stem: c.proc.pid for c in children} | {"nats": natsd.pid}
+                meter = CpuMeter(pids | {"bench": os.getpid()})
+                progress(f"{backend}: {options.requests} requests, {options.concurrency} in flight")
+                latencies, refused, wall = await _send(
+                    berth, options.requests, options.concurrency, "s-"
+                )
+                result.cpu = meter.read()
+            result.created, result.refused = len(latencies), refused
+            result.creates_per_s = len(latencies) / max(wall, 1e-9)
+            result.latency_ms = percentiles([s * 1000 for s in latencies])
+        finally:
+            for child in reversed(children):
+                child.stop()
+        progress(f"{backend}: the raw store write rate")
+        with _raw_store(backend, work, options) as settings:
+            figures, _ = await asyncio.to_thread(
+                measure_store, settings, options.raw_events, options.raw_singles, 10.0
+            )
+        result.store_batched_eps = figures.batched_eps
+        result.store_single_eps = figures.single_eps
+    # Only a failed run keeps its logs (an exception above leaves them for the reader).
+    shutil.rmtree(work, ignore_errors=True)
+    result.log_dir = ""
+    return result
+
+
+@contextmanager
+def _raw_store(backend: str, work: Path, options: Options) -> Iterator[StoreSettings]:
+    """An empty store of its own, on the backend the stack used."""
+    if backend == "sqlite":
+        yield StoreSettings(backend="sqlite", sqlite_path=work / "raw.sqlite3")
+        return
+    with pg_database(options.pg_admin_dsn, "gwraw") as dsn:
+        yield StoreSettings(backend="postgres", pg_dsn=dsn)
+
+
+def format_result(result: RunResult) -> str:
+    title = {"sqlite": "SQLite", "postgres": "PostgreSQL"}.get(result.backend, result.backend)
+    head = f"== {title} =="
+    if result.skipped:
+        return f"{head}\n  skipped: {result.skipped}"
+    lat = result.latency_ms
+    lines = [
+        head,
+        f"  signed creates        {result.creates_per_s:8.0f} /s  ({result.created} created)",
+    ]
+    if result.refused:
+        codes = ", ".join(f"{n} {code}" for code, n in sorted(result.refused.items()))
+        lines.append(f"  not created           {codes}")
+    if lat:
+        lines.append(
+            f"  request → 201         p50 {lat['p50']:7.1f}  p99 {lat['p99']:7.1f}"
+            f"  max {lat['max']:7.1f} ms"
+        )
+    lines.append(
+        f"  raw store saves       {result.store_single_eps:8.0f} /s one at a time,"
+        f" {result.store_batched_eps:.0f} /s in batches of 100"
+    )
+    if result.cpu is not None and result.created:
+        per = {n: s / result.created * 1e6 for n, s in result.cpu.processes.items()}
+        parts = ", ".join(f"{n} {v:.0f}" for n, v in per.items())
+        lines.append(
+            f"  CPU µs per create: {parts}"
+            f" (machine {result.cpu.machine_busy_share:.0%} busy over {result.cpu.wall_s:.1f}s)"
+        )
+    if result.log_dir:
+        lines.append(f"  logs in {result.log_dir}")
+    return "\n".join(lines)
+
+
+async def run_all(
+    backends: list[str], options: Options, progress: Callable[[str], None]
+) -> list[RunResult]:
+    results = []
+    for backend in backends:
+        result = await run_one(backend, options, progress)
+        print(format_result(result), flush=True)
+        results.append(result)
+    return results
+
+
+def add_parser(benchmarks: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    bench = benchmarks.add_parser(
+        "gateway",
+        help="signed session requests through the REST API: creates/s, latency, store rate",
+    )
+    bench.add_argument("--store", choices=[*BACKENDS, "both"], default="sqlite")
+    bench.add_argument("--requests", type=int, default=2000, help="sessions (default 2,000)")
+    bench.add_argument("--concurrency", type=int, default=32, help="requests in flight (32)")
+    bench.add_argument(
+        "--pg-dsn",
+        default=os.environ.get("BERTH_BENCH_PG_DSN", DEFAULT_PG_ADMIN_DSN),
+        help="a PostgreSQL server to create the scratch databases on (BERTH_BENCH_PG_DSN)",
+    )
+
+
+def run_from_args(args: argparse.Namespace, progress: Callable[[str], None]) -> None:
+    if args.requests < 1 or args.concurrency < 1:
+        sys.exit("--requests and --concurrency must be at least 1")
+    options = Options(
+        requests=args.requests, concurrency=args.concurrency, pg_admin_dsn=args.pg_dsn
+    )
+    backends = list(BACKENDS) if args.store == "both" else [args.store]
+    print(
+        f"gateway benchmark: {options.requests} signed POST /v1/sessions,"
+        f" {options.concurrency} in flight, through the gateway to the manager",
+        flush=True,
+    )
+    asyncio.run(run_all(backends, options, progress))

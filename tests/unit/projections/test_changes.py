@@ -1,0 +1,81 @@
+"""What the runner tells readers after a batch: each event it took in, its place and version."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import uuid4
+
+import msgspec
+
+from projections.changes import (
+    CHUNK,
+    Change,
+    ChangeAnnouncer,
+    changes_of,
+    changes_subject,
+    decode_changed,
+)
+from tests.unit.projections.fakes import cancelled, envelope, raw, requested
+
+
+def test_changes_name_the_aggregate_event_version_and_place() -> None:
+    session = uuid4()
+    envs = [envelope(7, requested(session)), envelope(8, cancelled(session))]
+    assert changes_of(envs, after=0) == [
+        Change(7, 7, "session", str(session), "SessionRequested", 1),
+        Change(8, 8, "session", str(session), "SessionCancelled", 2),
+    ]
+
+
+def test_events_already_in_the_tables_or_without_a_place_are_left_out() -> None:
+    session = uuid4()
+    envs = [
+        envelope(7, requested(session)),
+        envelope(8, cancelled(session)),
+        raw(9, "session.SessionRequested@1", b"{}", nid=None),
+    ]
+    assert [c.notification_id for c in changes_of(envs, after=7)] == [8]
+
+
+def test_a_payload_without_a_version_still_counts_as_a_change() -> None:
+    [change] = changes_of([raw(3, "session.Nope@1", b"not json", nid=3)], after=0)
+    assert (change.notification_id, change.version) == (3, None)
+
+
+class RecordingNats:
+    def __init__(self, fail: bool = False) -> None:
+        self.sent: list[tuple[str, bytes]] = []
+        self.fail = fail
+
+    async def publish(self, subject: str, payload: bytes) -> None:
+        if self.fail:
+            raise ConnectionError("connection closed")
+        self.sent.append((subject, payload))
+
+
+def _announcer(nc: RecordingNats) -> ChangeAnnouncer:
+    fake: Any = nc
+    return ChangeAnnouncer(fake, "sessions")
+
+
+async def test_a_large_batch_is_announced_in_chunks_that_all_carry_the_position() -> None:
+    nc = RecordingNats()
+    changes = [Change(n, n, "session", "s", "SessionRunning", n) for n in range(1, 2 * CHUNK + 2)]
+    await _announcer(nc).announce(2 * CHUNK + 1, changes)
+    assert {subject for subject, _ in nc.sent} == {changes_subject("sessions")}
+    messages = [decode_changed(payload) for _, payload in nc.sent]
+    assert [len(m.changes) for m in messages] == [CHUNK, CHUNK, 1]
+    assert all(m.notification_id == 2 * CHUNK + 1 for m in messages)
+    assert [c for m in messages for c in m.changes] == changes
+
+
+async def test_a_failed_announcement_never_reaches_the_runner() -> None:
+    nc = RecordingNats(fail=True)
+    await _announcer(nc).announce(1, [Change(1, 1, "session", "s", "SessionRunning", 2)])
+    await _announcer(nc).announce(1, [])
+    assert nc.sent == []
+
+
+def test_the_message_is_small_json() -> None:
+    message = msgspec.json.encode(Change(1, 2, "session", "s", "SessionRunning", 3))
+    assert message == b'[1,2,"session","s","SessionRunning",3]'
