@@ -33,9 +33,8 @@ class Aggregates:
         cached = self._cache.get(aggregate_id)
         if cached is not None:
             self._cache.move_to_end(aggregate_id)
-            if not isinstance(cached, cls):
-                raise TypeError(f"{aggregate_id} is a {type(cached).__name__}, not {cls.__name__}")
-            return cached
+            # An id of another kind (an agent's id where a session's is expected): not found.
+            return cached if isinstance(cached, cls) else None
         try:
             loaded: A = self.store.repository.get(aggregate_id, projector_func=projector(cls))
         except AggregateNotFoundError:
@@ -82,6 +81,13 @@ class Aggregates:
         staged = tuple(self._staged.values())
         self._staged.clear()
         self.evict(*staged)
+
+    def evict_unsaved(self) -> int:
+        """After a decision failed half-way: forget every aggregate holding unsaved events,
+        so the next decision reads what was really stored. Returns how many."""
+        dirty = [a for a in self._cache.values() if a.has_pending()]
+        self.evict(*dirty)
+        return len(dirty)
 
     def evict(self, *aggregates: Aggregate) -> None:
         for aggregate in aggregates:

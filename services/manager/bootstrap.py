@@ -22,6 +22,7 @@ from events import commands as cmd
 from events.streams import ensure_streams
 from events.subjects import command_subject
 from services.manager import auth_queries, cluster_handlers, session_handlers, tenant_handlers
+from services.manager.aggregates import Aggregates
 from services.manager.batching import RequestBatcher
 from services.manager.bootstrap_admin import ensure_first_admin
 from services.manager.context import ManagerContext
@@ -57,7 +58,7 @@ def _refusal(code: str, message: str) -> bytes:
     return _encoder.encode(cmd.CommandReply(ok=False, error=cmd.CommandError(code, message)))
 
 
-def dispatch(body: bytes, route: Route) -> bytes:
+def dispatch(body: bytes, route: Route, aggregates: Aggregates) -> bytes:
     """Decode, decide, answer. Runs on the decision thread."""
     if len(body) > MAX_COMMAND_BYTES:
         return _refusal("too-large", f"command body over {MAX_COMMAND_BYTES} bytes")
@@ -71,6 +72,12 @@ def dispatch(body: bytes, route: Route) -> bytes:
         reply = route.handler(command, datetime.now(UTC))
     except CommandRefused as exc:
         return _refusal(exc.code, exc.message)
+    except Exception:
+        # A bug, not a refusal: the caller gets an answer instead of a timeout. Nothing
+        # was saved; what the decision changed in memory is forgotten.
+        log.exception("command %s failed", route.name)
+        aggregates.evict_unsaved()
+        return _refusal("internal", f"the manager failed to decide {route.name}; see its log")
     return _encoder.encode(reply)
 
 
@@ -129,7 +136,9 @@ def ensure_default_group(ctx: ManagerContext, at: datetime) -> None:
     ctx.group_ids.add(group.id)
 
 
-def build_broker(url: str, decide: Decider, all_routes: list[Route]) -> NatsBroker:
+def build_broker(
+    url: str, decide: Decider, all_routes: list[Route], aggregates: Aggregates
+) -> NatsBroker:
     broker = NatsBroker(url, max_reconnect_attempts=-1, logger=log, log_level=logging.DEBUG)
 
     # Session requests are answered in services.manager.session_requests, without FastStream.
@@ -137,7 +146,7 @@ def build_broker(url: str, decide: Decider, all_routes: list[Route]) -> NatsBrok
         @broker.subscriber(command_subject(route.name), queue="manager")
         async def handle(msg: NatsMessage) -> bytes:
             body = msg.body
-            return await decide(lambda: dispatch(body, route))
+            return await decide(lambda: dispatch(body, route, aggregates))
 
     for route in all_routes:
         subscribe(route)
@@ -204,7 +213,7 @@ async def serve(store: EventStore, nc: NATS, stop: asyncio.Event) -> None:
     servers = nc.servers
     url = str(servers[0].geturl()) if servers else "nats://127.0.0.1:14222"
     batcher = RequestBatcher(ctx, decide)
-    broker = build_broker(url, decide, routes(ctx, key))
+    broker = build_broker(url, decide, routes(ctx, key), ctx.aggregates)
     await broker.start()
     log.info("manager answers commands on %s", command_subject(">"))
     await ensure_streams(nc.jetstream())

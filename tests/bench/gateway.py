@@ -3,13 +3,18 @@
 On fresh state (a nats-server of its own, a new SQLite file or PostgreSQL
 database) it starts the manager, the projection runner, a simulated fleet and
 the gateway (``python -m services.gateway``) as processes, logs in as the first
-administrator and sends N ``POST /v1/sessions``, each signed by the SDK
-(``berth_sdk.AsyncClient``), ``concurrency`` in flight. It reports:
+administrator and sends N ``POST /v1/sessions``, ``concurrency`` in flight,
+each signed as the SDK signs it. The SDK (``berth_sdk.AsyncClient``) sends the
+warm-up; the measured requests come from a lean client
+(:mod:`tests.bench.signed_load`, in ``--clients`` processes) that costs a small
+part of what the gateway does, so the figure is the server's (``--client sdk``
+measures with the SDK instead). It reports:
 
 - creates per second: from the first request sent to the last answer;
 - per request, the time to its ``201`` (p50, p99, max): the gateway checks the
   signature, sends the manager a command and answers once the decision is stored;
-- the CPU each process spent per request;
+- the CPU each process spent per request, the client's included, and the
+  machine's load average before and after (other work on the machine shows);
 - next to them, the raw store write rate (``EventStore.save`` of prepared session
   requests, alone and in batches of 100) on a store of its own, the floor that
   every decided request stands on.
@@ -49,8 +54,10 @@ from tests.bench.scratch import (
     pg_database,
     pg_unreachable_reason,
 )
+from tests.bench.signed_load import LoadRun, Target, split
 
 BACKENDS = ("sqlite", "postgres")
+CLIENTS = ("lean", "sdk")
 IMAGE = "berth-small"
 SESSION = {"cpu": "1", "mem": "64m"}
 FLEET = ["--agents", "4", "--prefix", "gwbench", "--cpu", "100000", "--mem", "10000g"]
@@ -62,6 +69,10 @@ class Options:
     concurrency: int = 32
     #: requests sent (and not counted) before the clock starts: connections, caches
     warmup: int = 50
+    #: ``lean`` (tests.bench.signed_load) or ``sdk`` (berth_sdk.AsyncClient, in this process)
+    client: str = "lean"
+    #: processes of the lean client
+    clients: int = 1
     pg_admin_dsn: str = ""
     #: store saves for the raw figure (batched), and single saves within a time budget
     raw_events: int = 5000
@@ -82,6 +93,12 @@ class RunResult:
     store_batched_eps: float = 0.0
     store_single_eps: float = 0.0
     cpu: CpuUse | None = None
+    #: CPU seconds of the lean client's processes (in ``cpu`` as ``bench`` with the SDK)
+    client_cpu_s: float = 0.0
+    client: str = "lean"
+    clients: int = 1
+    #: 1-minute load average of the machine before and after the measured requests
+    load: tuple[float, float] = (0.0, 0.0)
     log_dir: str = ""
 
 
@@ -173,26 +190,27 @@ async def run_one(backend: str, options: Options, progress: Callable[[str], None
             url = f"http://127.0.0.1:{port}"
             await _gateway_ready(url, gateway)
             keys = json.loads(credentials.read_text())
-            # Enough connections for every request in flight: none waits for a socket.
-            limits = httpx.Limits(max_connections=options.concurrency * 2)
-            transport = httpx.AsyncHTTPTransport(limits=limits)
-            async with AsyncClient(
-                url,
-                access_key=keys["access_key"],
-                secret_key=keys["secret_key"],
-                transport=transport,
-                timeout=60,
-            ) as berth:
-                progress(f"{backend}: {options.warmup} warm-up requests")
+            pids = {c.log_path.stem: c.proc.pid for c in children} | {"nats": natsd.pid}
+            async with _sdk_client(url, keys, options.concurrency) as berth:
+                progress(f"{backend}: {options.warmup} warm-up requests (SDK)")
                 await _send(berth, options.warmup, options.concurrency, "warm-")
-                pids = {c.log_path.stem: c.proc.pid for c in children} | {"nats": natsd.pid}
-                meter = CpuMeter(pids | {"bench": os.getpid()})
-                progress(f"{backend}: {options.requests} requests, {options.concurrency} in flight")
-                latencies, refused, wall = await _send(
-                    berth, options.requests, options.concurrency, "s-"
+                progress(
+                    f"{backend}: {options.requests} requests, {options.concurrency} in flight,"
+                    f" {_client_name(options)}"
                 )
-                result.cpu = meter.read()
+                if options.client == "sdk":
+                    meter = CpuMeter(pids | {"bench": os.getpid()})
+                    load_before = os.getloadavg()[0]
+                    latencies, refused, wall = await _send(
+                        berth, options.requests, options.concurrency, "s-"
+                    )
+                    result.cpu = meter.read()
+                    result.load = (load_before, os.getloadavg()[0])
+            if options.client == "lean":
+                target = Target("127.0.0.1", port, keys["access_key"], keys["secret_key"])
+                latencies, refused, wall = await _send_lean(target, options, pids, result)
             result.created, result.refused = len(latencies), refused
+            result.client, result.clients = options.client, options.clients
             result.creates_per_s = len(latencies) / max(wall, 1e-9)
             result.latency_ms = percentiles([s * 1000 for s in latencies])
         finally:
@@ -209,6 +227,43 @@ async def run_one(backend: str, options: Options, progress: Callable[[str], None
     shutil.rmtree(work, ignore_errors=True)
     result.log_dir = ""
     return result
+
+
+def _sdk_client(url: str, keys: dict[str, str], concurrency: int) -> AsyncClient:
+    # Enough connections for every request in flight: none waits for a socket.
+    limits = httpx.Limits(max_connections=concurrency * 2)
+    return AsyncClient(
+        url,
+        access_key=keys["access_key"],
+        secret_key=keys["secret_key"],
+        transport=httpx.AsyncHTTPTransport(limits=limits),
+        timeout=60,
+    )
+
+
+def _client_name(options: Options) -> str:
+    if options.client == "sdk":
+        return "the SDK client"
+    return f"the lean client in {options.clients} process{'es' if options.clients > 1 else ''}"
+
+
+async def _send_lean(
+    target: Target, options: Options, pids: dict[str, int], result: RunResult
+) -> tuple[list[float], dict[str, int], float]:
+    """The measured requests from the lean client's processes, and what each process spent."""
+    shares = split(options.requests, options.clients, options.concurrency, "s-")
+    run = LoadRun(target, shares, {"image": IMAGE, "resources": SESSION})
+    try:
+        await asyncio.to_thread(run.wait_ready)
+        meter = CpuMeter(pids | {"bench": os.getpid()})
+        load_before = os.getloadavg()[0]
+        began, outcome = await asyncio.to_thread(run.go)
+        result.cpu = meter.read()
+        result.load = (load_before, os.getloadavg()[0])
+    finally:
+        run.close()
+    result.client_cpu_s = outcome.cpu_s
+    return list(outcome.latencies), outcome.refused, outcome.ended - began
 
 
 @contextmanager
@@ -244,11 +299,20 @@ def format_result(result: RunResult) -> str:
         f" {result.store_batched_eps:.0f} /s in batches of 100"
     )
     if result.cpu is not None and result.created:
-        per = {n: s / result.created * 1e6 for n, s in result.cpu.processes.items()}
+        seconds = dict(result.cpu.processes)
+        if result.client == "lean":
+            seconds["client"] = result.client_cpu_s
+        per = {n: s / result.created * 1e6 for n, s in seconds.items()}
         parts = ", ".join(f"{n} {v:.0f}" for n, v in per.items())
+        client = (
+            f"client: {result.clients} lean process{'es' if result.clients > 1 else ''}"
+            if result.client == "lean"
+            else "client: the SDK, in bench"
+        )
+        lines.append(f"  CPU µs per create     {parts}")
         lines.append(
-            f"  CPU µs per create: {parts}"
-            f" (machine {result.cpu.machine_busy_share:.0%} busy over {result.cpu.wall_s:.1f}s)"
+            f"                        ({client}; machine {result.cpu.machine_busy_share:.0%} busy"
+            f" over {result.cpu.wall_s:.1f}s, load average {result.load[0]:.1f} → {result.load[1]:.1f})"
         )
     if result.log_dir:
         lines.append(f"  logs in {result.log_dir}")
@@ -275,6 +339,15 @@ def add_parser(benchmarks: argparse._SubParsersAction[argparse.ArgumentParser]) 
     bench.add_argument("--requests", type=int, default=2000, help="sessions (default 2,000)")
     bench.add_argument("--concurrency", type=int, default=32, help="requests in flight (32)")
     bench.add_argument(
+        "--client",
+        choices=CLIENTS,
+        default="lean",
+        help="who sends the measured requests: the lean signed client (default) or the SDK",
+    )
+    bench.add_argument(
+        "--clients", type=int, default=1, help="processes of the lean client (default 1)"
+    )
+    bench.add_argument(
         "--pg-dsn",
         default=os.environ.get("BERTH_BENCH_PG_DSN", DEFAULT_PG_ADMIN_DSN),
         help="a PostgreSQL server to create the scratch databases on (BERTH_BENCH_PG_DSN)",
@@ -282,10 +355,14 @@ def add_parser(benchmarks: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run_from_args(args: argparse.Namespace, progress: Callable[[str], None]) -> None:
-    if args.requests < 1 or args.concurrency < 1:
-        sys.exit("--requests and --concurrency must be at least 1")
+    if args.requests < 1 or args.concurrency < 1 or args.clients < 1:
+        sys.exit("--requests, --concurrency and --clients must be at least 1")
     options = Options(
-        requests=args.requests, concurrency=args.concurrency, pg_admin_dsn=args.pg_dsn
+        requests=args.requests,
+        concurrency=args.concurrency,
+        client=args.client,
+        clients=args.clients,
+        pg_admin_dsn=args.pg_dsn,
     )
     backends = list(BACKENDS) if args.store == "both" else [args.store]
     print(

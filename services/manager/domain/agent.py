@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import ClassVar
 from uuid import UUID, uuid5
 
 from events.agent import (
@@ -45,6 +46,8 @@ class AssignedKernel:
 
 
 class AgentNode(Aggregate):
+    kind: ClassVar[str] = "agent"
+
     def _init_state(self) -> None:
         self.name = ""
         self.resource_group = ""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Self, TypeVar
+from typing import Any, ClassVar, Self, TypeVar
 from uuid import UUID
 
 from events.base import DomainEvent
@@ -18,6 +18,9 @@ E = TypeVar("E", bound=DomainEvent)
 
 
 class Aggregate:
+    #: the ``kind`` of its events: an id whose events are of another kind is not one of these
+    kind: ClassVar[str] = ""
+
     def __init__(self, aggregate_id: UUID) -> None:
         self.id = aggregate_id
         self.version = 0
@@ -50,6 +53,9 @@ class Aggregate:
         self.created_on = self.created_on or event.timestamp
         self.modified_on = event.timestamp
 
+    def has_pending(self) -> bool:
+        return bool(self._pending)
+
     def collect_events(self) -> list[DomainEvent]:
         pending, self._pending = self._pending, []
         return pending
@@ -59,6 +65,8 @@ class Aggregate:
         aggregate: Self | None = None
         for event in events:
             if aggregate is None:
+                if cls.kind and type(event).kind != cls.kind:
+                    raise LookupError(f"{event.originator_id} is not a {cls.__name__}")
                 aggregate = cls.__new__(cls)
                 Aggregate.__init__(aggregate, event.originator_id)
                 aggregate._init_state()

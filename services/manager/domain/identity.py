@@ -9,6 +9,7 @@ making a twin, and the directory finds any of them with one read by id.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 from uuid import UUID, uuid5
 
 from events.base import DomainEvent
@@ -57,6 +58,8 @@ def keypair_id_for(access_key: str) -> UUID:
 
 
 class Domain(Aggregate):
+    kind: ClassVar[str] = "domain"
+
     """A tenant: the boundary of a domain administrator's authority."""
 
     def _init_state(self) -> None:
@@ -82,6 +85,8 @@ class Domain(Aggregate):
 
 
 class Project(Aggregate):
+    kind: ClassVar[str] = "project"
+
     """A group of users inside a domain; sessions are accounted to a project."""
 
     def _init_state(self) -> None:
@@ -143,6 +148,8 @@ def _check_role(role: str) -> Role:
 
 
 class User(Aggregate):
+    kind: ClassVar[str] = "user"
+
     """A person in one domain, with one role, member of some of its projects.
 
     Membership lives here rather than on the project, so that resolving a
@@ -240,6 +247,8 @@ class User(Aggregate):
 
 
 class Keypair(Aggregate):
+    kind: ClassVar[str] = "keypair"
+
     """An access key and its sealed secret key, signing one user's requests."""
 
     def _init_state(self) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import ClassVar
 from uuid import UUID, uuid5
 
 from events.base import DomainEvent
@@ -167,6 +168,8 @@ def validated(limits: PolicyLimits) -> PolicyLimits:
 
 
 class ResourcePolicy(Aggregate):
+    kind: ClassVar[str] = "rpolicy"
+
     def _init_state(self) -> None:
         self.name = ""
         self.limits = PolicyLimits()

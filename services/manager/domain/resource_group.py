@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import ClassVar
 from uuid import UUID, uuid5
 
 from events.base import DomainEvent
@@ -89,6 +90,8 @@ class Allocation:
 
 
 class ResourceGroup(Aggregate):
+    kind: ClassVar[str] = "rgroup"
+
     def _init_state(self) -> None:
         self.name = ""
         self.queue_order = QueueOrder.FIFO

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import ClassVar
 from uuid import UUID, uuid5
 
 from events.base import DomainEvent
@@ -86,6 +87,8 @@ class Kernel:
 
 
 class Session(Aggregate):
+    kind: ClassVar[str] = "session"
+
     def _init_state(self) -> None:
         self.status = SessionStatus.PENDING
         self.status_reason = ""

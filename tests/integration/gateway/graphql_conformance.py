@@ -85,7 +85,7 @@ def data_problems(schema: GraphQLSchema, document: DocumentNode, body: dict[str,
     root = schema.get_root_type(operation.operation)
     if root is None:
         return [f"the schema has no {operation.operation.value} root"]
-    checker.object(root, [operation.selection_set], body["data"], ())
+    checker.an_object(root, [operation.selection_set], body["data"], ())
     return checker.problems
 
 
@@ -133,7 +133,7 @@ class _Checker:
                         keys.setdefault(key, []).extend(nodes)
         return keys
 
-    def object(
+    def an_object(
         self,
         type_: GraphQLObjectType,
         selections: Sequence[SelectionSetNode],
@@ -159,9 +159,9 @@ class _Checker:
                 self.fail((*path, key), f"{type_.name} has no field {name}")
                 continue
             inner = [n.selection_set for n in nodes if n.selection_set is not None]
-            self.value(definition.type, inner, value[key], (*path, key))
+            self.a_value(definition.type, inner, value[key], (*path, key))
 
-    def value(
+    def a_value(
         self,
         type_: GraphQLOutputType,
         selections: Sequence[SelectionSetNode],
@@ -181,9 +181,9 @@ class _Checker:
                 self.fail(path, f"{type_} is not a list: {value!r:.100}")
                 return
             for index, item in enumerate(value):
-                self.value(type_.of_type, selections, item, (*path, index))
+                self.a_value(type_.of_type, selections, item, (*path, index))
         elif isinstance(type_, GraphQLObjectType):
-            self.object(type_, selections, value, path)
+            self.an_object(type_, selections, value, path)
         elif isinstance(type_, GraphQLEnumType):
             if value not in type_.values:
                 self.fail(path, f"{value!r:.100} is no {type_.name}")

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from events.agent import KernelAssigned, KernelTerminationRequested
-from events.commands import MountRequest, RequestSession
+from events.commands import DestroySession, MountRequest, RequestSession
 from services.manager import session_handlers
 from services.manager.domain.resource_group import group_id_for
-from services.manager.domain.session import SessionStatus
+from services.manager.domain.session import Session, SessionStatus
 from services.manager.handlers import CommandRefused
 from services.manager.scheduler.slots import ResourceSlots
 from tests.unit.manager.control_plane import ControlPlane
@@ -327,3 +327,28 @@ def test_a_session_past_its_lifetime_is_stopped(cp: ControlPlane) -> None:
     assert cp.session(short).status_reason == "max session lifetime of 60s reached"
     assert cp.status(unbounded) is SessionStatus.RUNNING
     assert any(k.terminating for k in cp.agent(agent).kernels.values())
+
+
+def test_an_id_of_another_kind_is_not_found_not_a_crash(cp: ControlPlane) -> None:
+    agent_id = cp.register("node-1")
+    cp.agent(agent_id)  # in memory now, as the manager holds it
+    for command in (
+        DestroySession(request_id="r1", actor=cp.admin, session_id=str(agent_id)),
+        RequestSession(
+            request_id="r2",
+            actor=cp.admin,
+            name="after-an-agent",
+            image="python",
+            resources={"cpu": 1, "mem": "1g"},
+            depends_on=[str(agent_id)],
+        ),
+    ):
+        handler = (
+            session_handlers.destroy_session
+            if isinstance(command, DestroySession)
+            else session_handlers.request_session
+        )
+        with pytest.raises(CommandRefused) as refused:
+            handler(cp.ctx, command, cp.tick(0.001))  # type: ignore[arg-type]
+        assert "not-found" in refused.value.code or "unknown" in refused.value.code, refused
+    assert cp.ctx.aggregates.get(Session, agent_id) is None
