@@ -12,14 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from decimal import Decimal
 from uuid import UUID
 
 import nats
 from nats.aio.client import Client as NATS
-from nats.errors import NoRespondersError
-from nats.errors import TimeoutError as NatsTimeout
 
 from events.subjects import heartbeat_subject
 from services.agent.accelerator_binding import PluginAccelerators
@@ -37,7 +34,7 @@ from services.agent.rpc import AgentRpc
 from services.agent.runtime import PodmanRuntime
 from services.agent.settings import AgentSettings
 from services.agent.telemetry import KernelMetrics, TelemetrySampler
-from services.manager.client import ManagerClient
+from services.manager.client import ManagerClient, RegistrationFailed
 from services.manager.scheduler.slots import ResourceSlots
 
 log = logging.getLogger("berth.agent")
@@ -71,29 +68,20 @@ class PodmanAgent:
 
     async def register(self, patience: float = 120.0) -> UUID:
         s = self.settings
-        client = ManagerClient(self.nc)
-        deadline = time.monotonic() + patience
-        while True:
-            try:
-                reply = await client.register_agent(
-                    name=s.name,
-                    resource_group=s.resource_group,
-                    architecture=architecture(),
-                    capacity=dict(self.capacity),
-                    images=self.images.names(),
-                    version=VERSION,
-                )
-            except (NoRespondersError, NatsTimeout):
-                if time.monotonic() > deadline:
-                    raise AgentError("the manager did not answer the registration") from None
-                await asyncio.sleep(0.2)
-                continue
-            if not reply.ok or reply.data is None:
-                why = f"{reply.error.code}: {reply.error.message}" if reply.error else "no reason"
-                raise AgentError(f"agent {s.name} was refused: {why}")
-            agent_id = UUID(reply.data["agent_id"])
-            await self.nc.publish(heartbeat_subject(agent_id), b"")
-            return agent_id
+        try:
+            agent_id = await ManagerClient(self.nc).register_agent(
+                patience=patience,
+                name=s.name,
+                resource_group=s.resource_group,
+                architecture=architecture(),
+                capacity=dict(self.capacity),
+                images=self.images.names(),
+                version=VERSION,
+            )
+        except RegistrationFailed as exc:
+            raise AgentError(str(exc)) from None
+        await self.nc.publish(heartbeat_subject(agent_id), b"")
+        return agent_id
 
     async def heartbeats(self, agent_id: UUID) -> None:
         while not self.stop.is_set():

@@ -23,12 +23,12 @@ from uuid import UUID
 
 from nats.aio.client import Client as NATS
 from nats.errors import Error as NatsError
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from events.base import DomainEvent
 from events.codec import DecodeError, decode
+from events.stream_reading import read_until
 from events.streams import EVENTS_STREAM
 from events.subjects import TOPIC_HEADER, agent_events
 from projections.pull import ConsumerGone, PullReader
@@ -61,39 +61,13 @@ class DecisionFollower:
     async def replay(self, on_event: OnEvent) -> int:
         """Every decision so far, in order; returns the stream sequence replayed up to."""
         last = int((await self._js.stream_info(EVENTS_STREAM)).state.last_seq)
-        if last == 0:
-            return 0
-        sub = await self._js.pull_subscribe(
-            self._subject,
-            stream=EVENTS_STREAM,
-            config=ConsumerConfig(
-                deliver_policy=DeliverPolicy.ALL,
-                ack_policy=AckPolicy.NONE,
-                inactive_threshold=30.0,
-            ),
-        )
         count = 0
-        try:
-            if (await sub.consumer_info()).num_pending == 0:
-                return last
-            while True:
-                try:
-                    msgs = await sub.fetch(1000, timeout=2.0)
-                except (NatsTimeout, TimeoutError):
-                    break
-                for msg in msgs:
-                    if msg.metadata.sequence.stream > last:
-                        return last
-                    event = self._decode(msg.data, msg.headers, msg.subject)
-                    if event is not None:
-                        on_event(event)
-                        count += 1
-                    if msg.metadata.num_pending == 0:
-                        return last
-        finally:
-            with contextlib.suppress(NatsError):
-                await sub.unsubscribe()
-            log.info("replayed %d decisions of this agent (up to stream sequence %d)", count, last)
+        async for msg in read_until(self._js, EVENTS_STREAM, self._subject, last):
+            event = self._decode(msg.data, msg.headers, msg.subject)
+            if event is not None:
+                on_event(event)
+                count += 1
+        log.info("replayed %d decisions of this agent (up to stream sequence %d)", count, last)
         return last
 
     async def follow(self, after: int, on_event: OnEvent, stop: asyncio.Event) -> None:

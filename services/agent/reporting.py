@@ -15,12 +15,11 @@ from uuid import UUID
 
 import msgspec
 from nats.errors import Error as NatsError
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import APIError
 
 from events.facts import AnyFact, decode_fact, encode_fact, fact_msg_id, fact_subject
+from events.stream_reading import read_until
 from events.streams import FACTS_STREAM
 from events.subjects import MSG_ID_HEADER, agent_facts
 from services.agent.reconcile import Reported
@@ -52,34 +51,9 @@ class FactReporter:
 
     async def load(self) -> None:
         """Read back every fact this agent reported (after a restart)."""
-        info = await self._js.stream_info(FACTS_STREAM)
-        last = info.state.last_seq
-        if last == 0:
-            return
-        sub = await self._js.pull_subscribe(
-            agent_facts(self._agent_id),
-            stream=FACTS_STREAM,
-            config=ConsumerConfig(
-                deliver_policy=DeliverPolicy.ALL,
-                ack_policy=AckPolicy.NONE,
-                inactive_threshold=30.0,
-            ),
-        )
-        try:
-            if (await sub.consumer_info()).num_pending == 0:
-                return
-            while True:
-                try:
-                    msgs = await sub.fetch(1000, timeout=2.0)
-                except (NatsTimeout, TimeoutError):
-                    return
-                for msg in msgs:
-                    with contextlib.suppress(msgspec.DecodeError, msgspec.ValidationError):
-                        fact = decode_fact(msg.data)
-                        kind = Reported(type(fact).__name__)
-                        self.reported.setdefault(fact.kernel_id, set()).add(kind)
-                    if msg.metadata.num_pending == 0 or msg.metadata.sequence.stream >= last:
-                        return
-        finally:
-            with contextlib.suppress(NatsError):
-                await sub.unsubscribe()
+        last = int((await self._js.stream_info(FACTS_STREAM)).state.last_seq)
+        async for msg in read_until(self._js, FACTS_STREAM, agent_facts(self._agent_id), last):
+            with contextlib.suppress(msgspec.DecodeError, msgspec.ValidationError):
+                fact = decode_fact(msg.data)
+                kind = Reported(type(fact).__name__)
+                self.reported.setdefault(fact.kernel_id, set()).add(kind)

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from typing import Any
+from uuid import UUID
 
 import msgspec
 from nats.aio.client import Client as NATS
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeout
 
 from events import commands as cmd
 from events.subjects import command_subject
 from services.manager.auth_queries import LOOKUP_KEYPAIR, LookupKeypair
 
 _encoder = msgspec.json.Encoder()
+
+
+class RegistrationFailed(Exception):
+    """An agent could not register, for a reason the operator can act on."""
 
 
 class ManagerClient:
@@ -46,9 +55,28 @@ class ManagerClient:
         )
         return await self.send(cmd.DESTROY_SESSION, command)
 
-    async def register_agent(self, **fields: Any) -> cmd.CommandReply:
+    async def register_agent(self, *, patience: float = 0.0, **fields: Any) -> UUID:
+        """Register an agent; its id. While the manager is not answering yet (it may be
+        starting), asks again for up to ``patience`` seconds.
+
+        Raises :class:`RegistrationFailed` when refused or never answered.
+        """
         command = cmd.RegisterAgent(request_id=uuid.uuid4().hex, **fields)
-        return await self.send(cmd.REGISTER_AGENT, command)
+        deadline = time.monotonic() + patience
+        while True:
+            try:
+                reply = await self.send(cmd.REGISTER_AGENT, command)
+            except (NoRespondersError, NatsTimeout):
+                if time.monotonic() > deadline:
+                    raise RegistrationFailed(
+                        "the manager did not answer the registration"
+                    ) from None
+                await asyncio.sleep(0.2)
+                continue
+            if not reply.ok or reply.data is None:
+                why = f"{reply.error.code}: {reply.error.message}" if reply.error else "no reason"
+                raise RegistrationFailed(f"agent {command.name} was refused: {why}")
+            return UUID(reply.data["agent_id"])
 
     async def create_resource_group(
         self, *, actor: str, name: str, **fields: Any

@@ -8,15 +8,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from uuid import UUID
 
 import msgspec
 import nats
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
-from nats.errors import NoRespondersError
-from nats.errors import TimeoutError as NatsTimeout
 
 from events.subjects import heartbeat_subject
 from services.agent.simulated.control import ControlReply, ControlRequest, control_subject
@@ -24,7 +21,7 @@ from services.agent.simulated.follow import DecisionFollower
 from services.agent.simulated.kernels import FleetModel
 from services.agent.simulated.reporter import FactReporter
 from services.agent.simulated.settings import FleetSettings
-from services.manager.client import ManagerClient
+from services.manager.client import ManagerClient, RegistrationFailed
 
 log = logging.getLogger("berth.sim")
 
@@ -43,44 +40,35 @@ class Fleet:
         self.ids: dict[str, UUID] = {}
         self.reporter = FactReporter(nc.jetstream(), self.model)
 
-    async def _register(self, client: ManagerClient, name: str, deadline: float) -> None:
+    async def _register(self, client: ManagerClient, name: str, patience: float) -> None:
         s = self.settings
-        while True:
-            try:
-                reply = await client.register_agent(
-                    name=name,
-                    resource_group=s.resource_group,
-                    architecture=s.architecture,
-                    capacity=s.capacity(),
-                    images=list(s.images),
-                    version=VERSION,
-                    simulated=True,
-                )
-            except (NoRespondersError, NatsTimeout):
-                if time.monotonic() > deadline:
-                    raise FleetError("the manager did not answer registrations") from None
-                await asyncio.sleep(0.2)
-                continue
-            if not reply.ok or reply.data is None:
-                why = f"{reply.error.code}: {reply.error.message}" if reply.error else "no reason"
-                raise FleetError(f"agent {name} was refused: {why}")
-            agent_id = UUID(reply.data["agent_id"])
-            self.ids[name] = agent_id
-            self.model.add_agent(agent_id)
-            # At once: the manager may have been listening for longer than its
-            # loss timeout, and a new agent must not look silent.
-            await self.nc.publish(heartbeat_subject(agent_id), b"")
-            return
+        try:
+            agent_id = await client.register_agent(
+                patience=patience,
+                name=name,
+                resource_group=s.resource_group,
+                architecture=s.architecture,
+                capacity=s.capacity(),
+                images=list(s.images),
+                version=VERSION,
+                simulated=True,
+            )
+        except RegistrationFailed as exc:
+            raise FleetError(str(exc)) from None
+        self.ids[name] = agent_id
+        self.model.add_agent(agent_id)
+        # At once: the manager may have been listening for longer than its
+        # loss timeout, and a new agent must not look silent.
+        await self.nc.publish(heartbeat_subject(agent_id), b"")
 
     async def register_all(self) -> None:
         s = self.settings
         client = ManagerClient(self.nc)
-        deadline = time.monotonic() + s.register_patience
         gate = asyncio.Semaphore(s.register_concurrency)
 
         async def one(name: str) -> None:
             async with gate:
-                await self._register(client, name, deadline)
+                await self._register(client, name, s.register_patience)
 
         await asyncio.gather(*(one(name) for name in s.names()))
         log.info(

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
 from uuid import UUID
 
 import msgspec
@@ -32,6 +31,7 @@ from nats.js.errors import NotFoundError
 
 from events.codec import DecodeError, decode
 from events.facts import decode_fact
+from events.stream_reading import read_until
 from events.streams import EVENTS_STREAM, FACTS_STREAM
 from events.subjects import FACTS_WILDCARD, TOPIC_HEADER, agent_events
 from services.agent.simulated.kernels import FleetModel
@@ -46,38 +46,6 @@ FOLLOWED = frozenset({"KernelAssigned", "KernelTerminationRequested", "KernelRel
 
 def durable_name(prefix: str) -> str:
     return "sim-fleet-" + prefix.replace(".", "_")
-
-
-async def _read(js: JetStreamContext, stream: str, subject: str, upto: int) -> AsyncIterator[Msg]:
-    """Every message on ``subject`` with a stream sequence up to ``upto``, in order."""
-    if upto <= 0:
-        return
-    sub = await js.pull_subscribe(
-        subject,
-        stream=stream,
-        config=ConsumerConfig(
-            deliver_policy=DeliverPolicy.ALL,
-            ack_policy=AckPolicy.NONE,
-            inactive_threshold=30.0,
-        ),
-    )
-    try:
-        if (await sub.consumer_info()).num_pending == 0:
-            return
-        while True:
-            try:
-                msgs = await sub.fetch(1000, timeout=2.0)
-            except (NatsTimeout, TimeoutError):  # nats-py raises either
-                return
-            for msg in msgs:
-                if msg.metadata.sequence.stream > upto:
-                    return
-                yield msg
-                if msg.metadata.num_pending == 0:
-                    return
-    finally:
-        with contextlib.suppress(NatsError):
-            await sub.unsubscribe()
 
 
 def _agent_of(subject: str) -> tuple[str, str]:
@@ -141,12 +109,12 @@ class DecisionFollower:
             ),
         )
         replayed = 0
-        async for msg in _read(self._js, EVENTS_STREAM, ALL_AGENT_EVENTS, handled):
+        async for msg in read_until(self._js, EVENTS_STREAM, ALL_AGENT_EVENTS, handled):
             # State only: what is still owed is planned once, after the facts are read.
             replayed += self._apply(msg, plan=False)
         facts = await self._js.stream_info(FACTS_STREAM)
         own = {UUID(a) for a in self._own}
-        async for msg in _read(self._js, FACTS_STREAM, FACTS_WILDCARD, facts.state.last_seq):
+        async for msg in read_until(self._js, FACTS_STREAM, FACTS_WILDCARD, facts.state.last_seq):
             try:
                 fact = decode_fact(msg.data)
             except (msgspec.DecodeError, msgspec.ValidationError):

@@ -122,19 +122,15 @@ async def _tenants(client: ManagerClient, admin: str) -> None:
 async def _cluster(client: ManagerClient, admin: str, store: EventStore) -> None:
     _ok(await client.create_resource_group(actor=admin, name="night", queue_order="lifo"))
     for name, group in (("a-0", "default"), ("a-1", "default"), ("n-0", "night")):
-        _ok(
-            await client.register_agent(
-                name=name,
-                resource_group=group,
-                capacity={"cpu": 4, "mem": "8g"},
-                images=["berth-small"],
-            )
+        await client.register_agent(
+            name=name,
+            resource_group=group,
+            capacity={"cpu": 4, "mem": "8g"},
+            images=["berth-small"],
         )
     # Again, with more memory: an update, not a second agent.
-    _ok(
-        await client.register_agent(
-            name="a-1", capacity={"cpu": 4, "mem": "16g"}, images=["berth-small", "berth-python"]
-        )
+    await client.register_agent(
+        name="a-1", capacity={"cpu": 4, "mem": "16g"}, images=["berth-small", "berth-python"]
     )
     sessions = []
     for n in range(5):
