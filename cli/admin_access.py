@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Annotated
 
 import typer
-from berth_sdk import PolicyLimits
+from berth_sdk import Client, CommandDone, PolicyLimits
 from rich.text import Text
 
 from cli import arguments
@@ -156,13 +158,17 @@ def define_policy(
     groups: GroupsOption = None,
 ) -> None:
     """Define a resource policy (a limit left out is unlimited)."""
-    with reported():
-        limits = _limits(
-            slots_given, max_concurrent, max_pending, pending_slots, lifetime, idle_timeout, groups
-        )
-        with connected() as berth:
-            berth.define_policy(name, limits)
-        out.print(f"defined policy {name}")
+    limits = partial(
+        _limits,
+        slots_given,
+        max_concurrent,
+        max_pending,
+        pending_slots,
+        lifetime,
+        idle_timeout,
+        groups,
+    )
+    _save_policy(name, limits, lambda berth: berth.define_policy, "defined")
 
 
 @policy_app.command("set")
@@ -177,10 +183,27 @@ def change_policy(
     groups: GroupsOption = None,
 ) -> None:
     """Replace a policy's limits: every limit not given becomes unlimited."""
+    limits = partial(
+        _limits,
+        slots_given,
+        max_concurrent,
+        max_pending,
+        pending_slots,
+        lifetime,
+        idle_timeout,
+        groups,
+    )
+    _save_policy(name, limits, lambda berth: berth.change_policy, "changed")
+
+
+def _save_policy(
+    name: str,
+    limits: Callable[[], PolicyLimits],
+    save: Callable[[Client], Callable[[str, PolicyLimits], CommandDone]],
+    done: str,
+) -> None:
     with reported():
-        limits = _limits(
-            slots_given, max_concurrent, max_pending, pending_slots, lifetime, idle_timeout, groups
-        )
+        given = limits()  # a malformed slot is reported like any refusal
         with connected() as berth:
-            berth.change_policy(name, limits)
-        out.print(f"changed policy {name}")
+            save(berth)(name, given)
+        out.print(f"{done} policy {name}")

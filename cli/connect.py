@@ -14,10 +14,8 @@ a traceback (``BERTH_DEBUG=1`` shows it):
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 import typer
 from berth_sdk import (
@@ -31,9 +29,8 @@ from berth_sdk import (
     PermissionDenied,
     WaitTimeout,
 )
-from rich.text import Text
 
-from cli.output import err
+from cli.failures import reported_as, say_error
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -89,38 +86,24 @@ def exit_status(exc: BaseException) -> int:
     return EXIT_FAILED
 
 
-def say_error(message: str) -> None:
-    err.print(Text("error: ", style="bold red") + Text(message))
-
-
 def fail(message: str, status: int = EXIT_FAILED) -> typer.Exit:
     """Print one ``error:`` line; returns the exit to raise."""
     say_error(message)
     return typer.Exit(status)
 
 
-@contextmanager
-def reported() -> Iterator[None]:
+def reported() -> AbstractContextManager[None]:
     """Turn every failure into one ``error:`` line and its exit status."""
-    try:
-        yield
-    except typer.Exit:
-        raise
-    except KeyboardInterrupt:
-        raise typer.Exit(130) from None
-    except BrokenPipeError:
-        # The reader went away (``berth session ls | head``): stop quietly.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        raise typer.Exit(EXIT_FAILED) from None
-    except Exception as exc:
-        if os.environ.get("BERTH_DEBUG"):
-            raise
-        if isinstance(exc, BerthError):
-            message = f"{exc.message}{_hint(exc)}"
-            if exc.status and exc.code:
-                message += f" [{exc.code}]"
-        elif isinstance(exc, UsageError | WaitTimeout):
-            message = str(exc)
-        else:
-            message = f"unexpected {type(exc).__name__}: {exc}"
-        raise fail(message, exit_status(exc)) from None
+    return reported_as(_described)
+
+
+def _described(exc: Exception) -> tuple[str, int]:
+    if isinstance(exc, BerthError):
+        message = f"{exc.message}{_hint(exc)}"
+        if exc.status and exc.code:
+            message += f" [{exc.code}]"
+    elif isinstance(exc, UsageError | WaitTimeout):
+        message = str(exc)
+    else:
+        message = f"unexpected {type(exc).__name__}: {exc}"
+    return message, exit_status(exc)

@@ -12,10 +12,9 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
-import os
 import sys
 from collections.abc import AsyncIterator, Iterator
-from contextlib import aclosing, asynccontextmanager, contextmanager
+from contextlib import AbstractContextManager, aclosing, asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO
@@ -25,6 +24,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+from cli.failures import reported_as
 
 events_app = typer.Typer(
     help="Inspect, export, replay and verify the event log.", no_args_is_help=True
@@ -41,37 +42,24 @@ class CliError(Exception):
     """A failure to report in one line, without a traceback."""
 
 
-@contextmanager
-def reported_errors() -> Iterator[None]:
+def reported_errors() -> AbstractContextManager[None]:
     """Turn every failure into one ``error:`` line (``BERTH_DEBUG=1`` shows the traceback)."""
+    return reported_as(_described)
+
+
+def _described(exc: Exception) -> tuple[str, int]:
     from eventsourcing.persistence import PersistenceError
     from nats.errors import Error as NatsError
 
-    try:
-        yield
-    except typer.Exit:
-        raise
-    except KeyboardInterrupt:
-        raise typer.Exit(130) from None
-    except BrokenPipeError:
-        # The reader went away (``berth events tail --json | head``): stop quietly,
-        # with the status rich gives the same case for the human-readable output.
-        # Stdout goes to nothing so that the interpreter's last flush is quiet too.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        raise typer.Exit(1) from None
-    except Exception as exc:
-        if os.environ.get("BERTH_DEBUG"):
-            raise
-        if isinstance(exc, CliError | ValueError | OSError):
-            message = str(exc)
-        elif isinstance(exc, PersistenceError):
-            message = f"event store: {exc}"
-        elif isinstance(exc, NatsError):
-            message = f"NATS: {exc}"
-        else:
-            message = f"unexpected {type(exc).__name__}: {exc}"
-        err.print(Text("error: ", style="bold red") + Text(message or type(exc).__name__))
-        raise typer.Exit(FAILED) from None
+    if isinstance(exc, CliError | ValueError | OSError):
+        message = str(exc)
+    elif isinstance(exc, PersistenceError):
+        message = f"event store: {exc}"
+    elif isinstance(exc, NatsError):
+        message = f"NATS: {exc}"
+    else:
+        message = f"unexpected {type(exc).__name__}: {exc}"
+    return message or type(exc).__name__, FAILED
 
 
 @contextmanager

@@ -16,7 +16,8 @@ from berth_sdk import BerthError, Client, NotFound, SessionSpec
 from rich.text import Text
 
 from cli import arguments
-from cli.connect import UsageError, connected, exit_status, reported, say_error
+from cli.connect import UsageError, connected, exit_status, reported
+from cli.failures import say_error
 from cli.output import JsonOption, details, emit_json, err, out, size, slots, status, table, when
 from cli.progress import await_start
 from cli.run import DEFAULT_RESOURCES, EnvOption, GroupOption, ProjectOption, ResourcesOption

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -75,9 +75,80 @@ def placeholders(count: int) -> str:
     return ", ".join("?" * count)
 
 
-def page_of(rows: list[T], limit: int, key: Any) -> Page[T]:
-    """The first ``limit`` rows, and a cursor after the last when more were fetched."""
-    if len(rows) <= limit:
-        return Page(items=rows, next_cursor=None)
-    kept = rows[:limit]
-    return Page(items=kept, next_cursor=encode_cursor(*key(kept[-1])))
+class Where:
+    """A WHERE clause built filter by filter, with its parameters in order."""
+
+    def __init__(self, clause: str | None = None, params: Sequence[Any] = ()) -> None:
+        self._clauses = [clause] if clause else []
+        self.params = list(params)
+
+    def add(self, clause: str, *params: Any) -> None:
+        self._clauses.append(clause)
+        self.params.extend(params)
+
+    def equal(self, column: str, value: Any) -> None:
+        """``column = value``; no filter when ``value`` is ``None``."""
+        if value is not None:
+            self.add(f"{column} = ?", value)
+
+    def one_of(self, column: str, values: Sequence[Any] | None) -> None:
+        """``column IN values``; no filter when ``values`` is empty or ``None``."""
+        if values:
+            self.add(f"{column} IN ({placeholders(len(values))})", *values)
+
+    def sql(self) -> str:
+        return f" WHERE {' AND '.join(self._clauses)}" if self._clauses else ""
+
+
+@dataclass(frozen=True)
+class Keyset(Generic[T]):
+    """The columns a list is ordered by; its cursors hold the last item's values of them."""
+
+    columns: tuple[str, ...]
+    #: the item's values of ``columns``, in the same order
+    key: Callable[[T], tuple[str, ...]]
+    descending: bool = False
+
+    def order_by(self) -> str:
+        direction = " DESC" if self.descending else ""
+        return ", ".join(f"{column}{direction}" for column in self.columns)
+
+    def after(self, cursor: str) -> tuple[str, list[Any]]:
+        """The clause that keeps the items after the one ``cursor`` was made from."""
+        return self._after(self.columns, decode_cursor(cursor, len(self.columns)))
+
+    def _after(self, columns: Sequence[str], values: Sequence[Any]) -> tuple[str, list[Any]]:
+        beyond = "<" if self.descending else ">"
+        first, value = columns[0], values[0]
+        if len(columns) == 1:
+            return f"{first} {beyond} ?", [value]
+        rest, rest_params = self._after(columns[1:], values[1:])
+        return f"({first} {beyond} ? OR ({first} = ? AND {rest}))", [value, value, *rest_params]
+
+
+def read_page(
+    conn: Reader,
+    select: str,
+    where: Where,
+    order: Keyset[T],
+    items: Callable[[list[Row]], list[T]],
+    *,
+    limit: int,
+    cursor: str | None,
+) -> Page[T]:
+    """The page at ``cursor`` of what ``select`` finds, in ``order``, as ``items`` reads rows.
+
+    One row more than the limit is fetched: its presence is what says a next page exists.
+    """
+    limit = clamp(limit)
+    if cursor is not None:
+        clause, params = order.after(cursor)
+        where.add(clause, *params)
+    rows = conn.fetchall(
+        f"{select}{where.sql()} ORDER BY {order.order_by()} LIMIT ?", [*where.params, limit + 1]
+    )
+    found = items(rows)
+    if len(found) <= limit:
+        return Page(items=found, next_cursor=None)
+    kept = found[:limit]
+    return Page(items=kept, next_cursor=encode_cursor(*order.key(kept[-1])))

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from projections.agents import ALIVE, DECOMMISSIONED
-from projections.queries.base import Page, Reader, Row, clamp, decode_cursor, page_of, placeholders
+from projections.queries.base import Keyset, Page, Reader, Row, Where, read_page
 
 _AGENT_COLUMNS = (
     "id, name, resource_group, architecture, status, status_reason, capacity, allocated,"
@@ -95,25 +94,18 @@ def list_agents(
     cursor: str | None = None,
 ) -> Page[AgentRow]:
     """By name."""
-    limit = clamp(limit)
-    clauses: list[str] = []
-    params: list[Any] = []
-    if resource_group is not None:
-        clauses.append("resource_group = ?")
-        params.append(resource_group)
-    if statuses:
-        clauses.append(f"status IN ({placeholders(len(statuses))})")
-        params.extend(s.upper() for s in statuses)
-    if cursor is not None:
-        name, agent_id = decode_cursor(cursor, 2)
-        clauses.append("(name > ? OR (name = ? AND id > ?))")
-        params.extend([name, name, agent_id])
-    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-    rows = conn.fetchall(
-        f"SELECT {_AGENT_COLUMNS} FROM agent_view{where} ORDER BY name, id LIMIT ?",
-        [*params, limit + 1],
-    )
-    return page_of([_agent(r) for r in rows], limit, lambda a: (a.name, a.id))
+    where = Where()
+    where.equal("resource_group", resource_group)
+    where.one_of("status", [s.upper() for s in statuses or ()])
+    select = f"SELECT {_AGENT_COLUMNS} FROM agent_view"
+    return read_page(conn, select, where, _BY_NAME, _agents, limit=limit, cursor=cursor)
+
+
+def _agents(rows: list[Row]) -> list[AgentRow]:
+    return [_agent(r) for r in rows]
+
+
+_BY_NAME: Keyset[AgentRow] = Keyset(("name", "id"), lambda a: (a.name, a.id))
 
 
 def get_agent(conn: Reader, agent_id: str) -> AgentRow | None:

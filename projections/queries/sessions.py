@@ -5,17 +5,18 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from projections.queries.base import (
+    Keyset,
     Page,
     Reader,
     Row,
     Visibility,
-    clamp,
-    decode_cursor,
-    page_of,
+    Where,
     placeholders,
+    read_page,
 )
 
 _COLUMNS = (
@@ -61,6 +62,11 @@ class StatusChange:
     status: str
     reason: str
     at: str
+
+
+_NEWEST_FIRST: Keyset[SessionRow] = Keyset(
+    ("created_at", "id"), lambda s: (s.created_at, s.id), descending=True
+)
 
 
 def _scope(visible_to: Visibility) -> tuple[str, list[Any]]:
@@ -138,26 +144,15 @@ def list_sessions(
     cursor: str | None = None,
 ) -> Page[SessionRow]:
     """Newest first. ``owner`` is an access key; ``name`` matches exactly."""
-    limit = clamp(limit)
-    where, params = _scope(visible_to)
-    clauses = [where]
-    if statuses:
-        clauses.append(f"status IN ({placeholders(len(statuses))})")
-        params.extend(s.upper() for s in statuses)
-    for column, value in (("project", project), ("access_key", owner), ("name", name)):
-        if value is not None:
-            clauses.append(f"{column} = ?")
-            params.append(value)
-    if cursor is not None:
-        created_at, session_id = decode_cursor(cursor, 2)
-        clauses.append("(created_at < ? OR (created_at = ? AND id < ?))")
-        params.extend([created_at, created_at, session_id])
-    rows = conn.fetchall(
-        f"SELECT {_COLUMNS} FROM session_view WHERE {' AND '.join(clauses)}"
-        " ORDER BY created_at DESC, id DESC LIMIT ?",
-        [*params, limit + 1],
+    where = Where(*_scope(visible_to))
+    where.one_of("status", [s.upper() for s in statuses or ()])
+    where.equal("project", project)
+    where.equal("access_key", owner)
+    where.equal("name", name)
+    select = f"SELECT {_COLUMNS} FROM session_view"
+    return read_page(
+        conn, select, where, _NEWEST_FIRST, partial(_rows, conn), limit=limit, cursor=cursor
     )
-    return page_of(_rows(conn, rows), limit, lambda s: (s.created_at, s.id))
 
 
 def get_session(conn: Reader, session_id: str, *, visible_to: Visibility) -> SessionRow | None:

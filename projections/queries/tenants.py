@@ -12,14 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from projections.queries.base import (
+    Keyset,
     Page,
     Reader,
     Row,
     Visibility,
-    clamp,
-    decode_cursor,
-    page_of,
-    placeholders,
+    Where,
+    read_page,
 )
 
 _USER_COLUMNS = (
@@ -104,20 +103,16 @@ def list_domains(conn: Reader, *, visible_to: Visibility) -> list[DomainRow]:
 def list_projects(
     conn: Reader, *, visible_to: Visibility, domain: str | None = None
 ) -> list[ProjectRow]:
-    where, params = _in_domain(visible_to)
-    clauses = [where]
+    where = Where(*_in_domain(visible_to))
     if visible_to.role == "user":
         if not visible_to.projects:
             return []
-        clauses.append(f"name IN ({placeholders(len(visible_to.projects))})")
-        params.extend(visible_to.projects)
-    if domain is not None:
-        clauses.append("domain = ?")
-        params.append(domain)
+        where.one_of("name", visible_to.projects)
+    where.equal("domain", domain)
     rows = conn.fetchall(
         "SELECT domain, name, policy, description, created_at, updated_at FROM tenant_project"
-        f" WHERE {' AND '.join(clauses)} ORDER BY domain, name",
-        params,
+        f"{where.sql()} ORDER BY domain, name",
+        where.params,
     )
     return [ProjectRow(*r) for r in rows]
 
@@ -138,6 +133,13 @@ def _user(r: Row) -> UserRow:
     )
 
 
+def _users(rows: list[Row]) -> list[UserRow]:
+    return [_user(r) for r in rows]
+
+
+_BY_USERNAME: Keyset[UserRow] = Keyset(("username",), lambda u: (u.username,))
+
+
 def _users_scope(visible_to: Visibility) -> tuple[str, list[Any]]:
     if visible_to.role == "user":
         return "id = ?", [visible_to.user_id]
@@ -154,26 +156,13 @@ def list_users(
     cursor: str | None = None,
 ) -> Page[UserRow]:
     """By username. ``project`` keeps the members of a project of that name."""
-    limit = clamp(limit)
-    where, params = _users_scope(visible_to)
-    clauses = [where]
-    if domain is not None:
-        clauses.append("domain = ?")
-        params.append(domain)
+    where = Where(*_users_scope(visible_to))
+    where.equal("domain", domain)
     if project is not None:
         # ``projects`` is a JSON list of names; the quoted name is matched literally.
-        clauses.append("projects LIKE ? ESCAPE '\\'")
-        params.append(f"%{_like_literal(json.dumps(project))}%")
-    if cursor is not None:
-        (after,) = decode_cursor(cursor, 1)
-        clauses.append("username > ?")
-        params.append(after)
-    rows = conn.fetchall(
-        f"SELECT {_USER_COLUMNS} FROM tenant_user WHERE {' AND '.join(clauses)}"
-        " ORDER BY username LIMIT ?",
-        [*params, limit + 1],
-    )
-    return page_of([_user(r) for r in rows], limit, lambda u: (u.username,))
+        where.add("projects LIKE ? ESCAPE '\\'", f"%{_like_literal(json.dumps(project))}%")
+    select = f"SELECT {_USER_COLUMNS} FROM tenant_user"
+    return read_page(conn, select, where, _BY_USERNAME, _users, limit=limit, cursor=cursor)
 
 
 def _like_literal(text: str) -> str:
@@ -198,25 +187,17 @@ def list_keypairs(
     cursor: str | None = None,
 ) -> Page[KeypairRow]:
     """By access key; never with secrets."""
-    limit = clamp(limit)
     if visible_to.role == "user":
-        where, params = "user_id = ?", [visible_to.user_id]
+        where = Where("user_id = ?", [visible_to.user_id])
     else:
-        where, params = _in_domain(visible_to)
-    clauses = [where]
-    if username is not None:
-        clauses.append("username = ?")
-        params.append(username)
-    if cursor is not None:
-        (after,) = decode_cursor(cursor, 1)
-        clauses.append("access_key > ?")
-        params.append(after)
-    rows = conn.fetchall(
-        f"SELECT {_KEYPAIR_COLUMNS} FROM tenant_keypair WHERE {' AND '.join(clauses)}"
-        " ORDER BY access_key LIMIT ?",
-        [*params, limit + 1],
-    )
-    keypairs = [
+        where = Where(*_in_domain(visible_to))
+    where.equal("username", username)
+    select = f"SELECT {_KEYPAIR_COLUMNS} FROM tenant_keypair"
+    return read_page(conn, select, where, _BY_ACCESS_KEY, _keypairs, limit=limit, cursor=cursor)
+
+
+def _keypairs(rows: list[Row]) -> list[KeypairRow]:
+    return [
         KeypairRow(
             access_key=r[0],
             user_id=r[1],
@@ -230,7 +211,9 @@ def list_keypairs(
         )
         for r in rows
     ]
-    return page_of(keypairs, limit, lambda k: (k.access_key,))
+
+
+_BY_ACCESS_KEY: Keyset[KeypairRow] = Keyset(("access_key",), lambda k: (k.access_key,))
 
 
 def _policy(r: Row) -> PolicyRow:

@@ -61,6 +61,9 @@ class PodmanService:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                # conmon leaves an empty ``oom`` file in its working directory when a
+                # container is OOM-killed: keep that out of wherever the agent started.
+                cwd=self.log_path.parent,
             )
         deadline = time.monotonic() + patience
         while not _answers(self.socket_path):

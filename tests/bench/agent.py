@@ -30,6 +30,7 @@ Targets (information only, never failing a run): Berth's start p50 and p99 at mo
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import time
 import uuid
@@ -39,7 +40,7 @@ from dataclasses import dataclass, field
 from images.build import build_images
 from services.manager.client import ManagerClient
 from tests.bench.agent_stack import Stack, running_stack
-from tests.bench.cpu import CpuMeter, CpuUse
+from tests.bench.cpu import TICKS, CpuMeter, CpuUse
 from tests.bench.projection_process import REPO_ROOT
 from tests.bench.raw_podman import Container, RawPodman
 from tests.bench.scheduler import percentiles
@@ -226,6 +227,13 @@ async def measure_latency(
 # -- (b) throughput ----------------------------------------------------------------------
 
 
+def children_cpu_seconds() -> float:
+    """CPU seconds of this process's finished children: the raw ``podman run`` processes."""
+    with open("/proc/self/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[13]) + int(fields[14])) / TICKS
+
+
 def _peak_overlap(traces: list[SessionTrace]) -> int:
     moments: list[tuple[float, int]] = []
     for trace in traces:
@@ -285,10 +293,13 @@ async def measure_throughput(
     for concurrency in options.concurrency:
         progress(f"throughput: {options.batch} raw podman run --rm, {concurrency} at a time")
         meter = CpuMeter({"bench": os.getpid()})
+        before = children_cpu_seconds()
         throughput.raw_s[concurrency] = await raw.run_batch(
             options.batch, concurrency, BATCH_COMMAND
         )
-        throughput.raw_cpu[concurrency] = meter.read()
+        cpu = meter.read()
+        cli = {"podman CLI": children_cpu_seconds() - before}
+        throughput.raw_cpu[concurrency] = dataclasses.replace(cpu, processes=cli | cpu.processes)
     progress(f"throughput: {options.batch} Berth batch sessions, requested at once")
     await berth_batch(stack, clock, options, throughput)
     return throughput

@@ -52,6 +52,8 @@ def format_latency(result: AgentBenchResult) -> list[str]:
     lines = [
         f"== (a) start latency: {len(latency.berth_ms)} of each, one at a time, interleaved"
         f" (after {options.warmup} warm-ups) ==",
+        "  every container runs what Berth runs for an interactive session (a shell that waits"
+        " for a signal)",
         "  raw:     wall time of `podman run -d` (a podman process: config, create, init,"
         " start, prints the id)",
         "  raw API: create + start through the agent's Podman API service with podman-py",
@@ -92,15 +94,16 @@ AGENT_PARTS = (
 )
 
 
-def _cpu(cpu: CpuUse | None) -> str:
+def _cpu(cpu: CpuUse | None, count: int) -> str:
+    """CPU milliseconds per container of each process measured, and of the rest of the machine."""
     if cpu is None:
         return ""
     listed = sum(cpu.processes.values())
-    parts = [f"{n} {s:.1f}" for n, s in cpu.processes.items()]
-    parts.append(f"others {max(0.0, cpu.machine_busy_s - listed):.1f}")
+    shares = {**cpu.processes, "rest of the machine": max(0.0, cpu.machine_busy_s - listed)}
+    parts = [f"{name} {seconds / count * 1000:.0f}" for name, seconds in shares.items()]
     return (
-        f"CPU s: {', '.join(parts)} (machine {cpu.machine_busy_share:.0%} busy over"
-        f" {cpu.wall_s:.1f}s)"
+        f"CPU ms per container: {', '.join(parts)}; total {cpu.machine_busy_s / count * 1000:.0f}"
+        f" (machine {cpu.machine_busy_share:.0%} busy)"
     )
 
 
@@ -116,7 +119,7 @@ def format_throughput(result: AgentBenchResult) -> list[str]:
     for concurrency, seconds in t.raw_s.items():
         lines.append(
             f"  raw, {concurrency:>2} at a time        {t.raw_rate(concurrency):6.2f} containers/s"
-            f"  ({seconds:.1f}s; {_cpu(t.raw_cpu.get(concurrency))})"
+            f"  ({seconds:.1f}s)\n      {_cpu(t.raw_cpu.get(concurrency), n)}"
         )
     lines.append(
         f"  Berth                   {t.berth_rate:6.2f} sessions/s    ({t.berth_s:.1f}s;"
@@ -124,7 +127,11 @@ def format_throughput(result: AgentBenchResult) -> list[str]:
         + ", ".join(f"{k} {v}" for k, v in sorted(t.berth_results.items()))
         + ")"
     )
-    lines.append(f"    {_cpu(t.berth_cpu)}; others: Podman, conmon, runc and whatever else runs")
+    lines.append(f"      {_cpu(t.berth_cpu, n)}")
+    lines.append(
+        "      (the rest of the machine: conmon, runc, the kernel's work for the containers,"
+        " and whatever else runs there)"
+    )
     best, ratio = t.best_raw(), t.ratio()
     if best is not None and ratio is not None:
         lines.append(
@@ -173,6 +180,10 @@ def as_json(result: AgentBenchResult) -> dict[str, Any]:
             "berth_per_s": t.berth_rate,
             "berth_results": t.berth_results,
             "berth_peak_kernels": t.berth_peak_kernels,
+            "cpu_ms_per_container": {
+                "raw": {str(c): _cpu_json(cpu, t.count) for c, cpu in t.raw_cpu.items()},
+                "berth": _cpu_json(t.berth_cpu, t.count),
+            },
         },
         "targets": {
             "latency_ratio_max": LATENCY_TARGET,
@@ -182,6 +193,16 @@ def as_json(result: AgentBenchResult) -> dict[str, Any]:
             "throughput_ratio": t.ratio(),
         },
     }
+
+
+def _cpu_json(cpu: CpuUse | None, count: int) -> dict[str, float] | None:
+    if cpu is None:
+        return None
+    listed = sum(cpu.processes.values())
+    per = {name: seconds / count * 1000 for name, seconds in cpu.processes.items()}
+    per["rest of the machine"] = max(0.0, cpu.machine_busy_s - listed) / count * 1000
+    per["total"] = cpu.machine_busy_s / count * 1000
+    return per
 
 
 def _ratio(a: dict[str, float], b: dict[str, float], key: str) -> float | None:

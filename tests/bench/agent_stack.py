@@ -62,11 +62,14 @@ class Stack:
         return podman.PodmanClient(base_url=self.api.url)
 
     def pids(self) -> dict[str, int]:
-        return {
+        pids = {
             "manager": self.manager.proc.pid,
             "agent": self.agent.proc.pid,
             "nats": self.nats_pid,
         }
+        if (api := serving_pid(self.api.url)) is not None:
+            pids["podman API"] = api
+        return pids
 
     def agent_start_times(self, kernel_ids: set[str]) -> dict[str, list[float]]:
         """The agent's own account of these kernels' starts (ms), from its log."""
@@ -85,6 +88,20 @@ class Stack:
             for container in found:
                 container.remove(force=True)
         return len(found)
+
+
+def serving_pid(url: str) -> int | None:
+    """The ``podman system service`` answering at ``url`` (for its CPU time), if found."""
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            args = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"service" in args and url.encode() in args:
+            return int(proc.name)
+    return None
 
 
 async def until(check: Callable[[], bool], what: str, child: Child, timeout: float) -> None:

@@ -310,9 +310,10 @@ def format_result(result: RunResult) -> str:
             else "client: the SDK, in bench"
         )
         lines.append(f"  CPU µs per create     {parts}")
+        before, after = result.load
         lines.append(
             f"                        ({client}; machine {result.cpu.machine_busy_share:.0%} busy"
-            f" over {result.cpu.wall_s:.1f}s, load average {result.load[0]:.1f} → {result.load[1]:.1f})"
+            f" over {result.cpu.wall_s:.1f}s, load average {before:.1f} → {after:.1f})"
         )
     if result.log_dir:
         lines.append(f"  logs in {result.log_dir}")

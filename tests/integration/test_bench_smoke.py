@@ -93,7 +93,7 @@ def test_scheduler_benchmark_reports_its_figures(tmp_path: Path) -> None:
 
 def test_agent_benchmark_reports_its_figures(tmp_path: Path, small_image: str) -> None:
     figures_file = tmp_path / "agent.json"
-    tiny = ["--sessions", "3", "--warmup", "1", "--batch", "5", "--concurrency", "2"]
+    tiny = ["--sessions", "3", "--warmup", "0", "--batch", "5", "--concurrency", "2"]
     done = subprocess.run(
         [sys.executable, "-m", "tests.bench", "agent", "--json", str(figures_file), *tiny],
         cwd=REPO_ROOT,

@@ -28,8 +28,9 @@ import httpx
 
 from berth_sdk import admin_calls as admin
 from berth_sdk import calls, plans
+from berth_sdk.base_client import BaseClient, next_step, timeout_of
 from berth_sdk.calls import Call, PageCall, check
-from berth_sdk.connection import DEFAULT_TIMEOUT, HEADERS, Connection, parsed
+from berth_sdk.connection import DEFAULT_TIMEOUT, parsed
 from berth_sdk.errors import BerthError
 from berth_sdk.models import (
     Agent,
@@ -59,7 +60,7 @@ from berth_sdk.models import (
 T = TypeVar("T")
 
 
-class AsyncClient:
+class AsyncClient(BaseClient):
     """A connection to one Berth gateway.
 
     Arguments left out come from ``BERTH_ENDPOINT``, ``BERTH_ACCESS_KEY`` and
@@ -80,25 +81,8 @@ class AsyncClient:
         poll_interval: float = 0.5,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._connection = Connection.resolve(endpoint, access_key, secret_key, token)
-        self._timeout = timeout
-        self._poll_interval = poll_interval
-        self._recent = plans.RecentSessions()
-        self._http = httpx.AsyncClient(
-            base_url=self._connection.endpoint,
-            timeout=timeout,
-            headers=HEADERS,
-            transport=transport,
-        )
-
-    @property
-    def endpoint(self) -> str:
-        return self._connection.endpoint
-
-    @property
-    def access_key(self) -> str:
-        """The access key requests are signed with (``""`` with a token or without keys)."""
-        return self._connection.access_key
+        super().__init__(endpoint, access_key, secret_key, token, timeout, poll_interval)
+        self._http = httpx.AsyncClient(**self._http_options(), transport=transport)
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -129,17 +113,11 @@ class AsyncClient:
 
     async def call(self, call: Call[T], *, timeout: float | None = None) -> T:
         """Send one call and return its parsed result; refusals raise :class:`BerthError`."""
-        response = await self._send(
-            call, timeout=None if timeout is None else httpx.Timeout(timeout)
-        )
+        response = await self._send(call, timeout=timeout_of(timeout))
         return parsed(call, response)
 
     async def _stream_logs(self, step: plans.StreamLogs) -> AsyncGenerator[str, None]:
-        call = calls.stream_logs(
-            step.session_id, step.cursor.offset, follow=step.follow, kernel=step.kernel
-        )
-        # A followed log may be quiet for as long as the session is: no read timeout.
-        no_read_limit = httpx.Timeout(self._timeout, read=None)
+        call, no_read_limit = self._log_stream(step)
         response = await self._send(call, stream=True, timeout=no_read_limit)
         try:
             if response.is_error:
@@ -164,9 +142,8 @@ class AsyncClient:
         error: BerthError | None = None
         try:
             while True:
-                try:
-                    step = plan.throw(error) if error is not None else plan.send(outcome)
-                except StopIteration:
+                step = next_step(plan, outcome, error)
+                if step is None:
                     return
                 outcome, error = None, None
                 if isinstance(step, plans.Emit):
@@ -185,10 +162,6 @@ class AsyncClient:
                     error = exc
         finally:
             plan.close()
-
-    def _watch(self, session_id: str, until: Collection[str], timeout: float | None) -> plans.Plan:
-        appear_by = self._recent.appear_by(session_id)
-        return plans.watch(session_id, frozenset(until), timeout, self._poll_interval, appear_by)
 
     # --- auth -------------------------------------------------------------------------------
 
@@ -260,10 +233,7 @@ class AsyncClient:
         self, session_id: str, offset: int = 0, *, kernel: int | None = None
     ) -> AsyncIterator[str]:
         """The output as it is written, until the session has ended and all of it is read."""
-        appear_by = self._recent.appear_by(session_id)
-        return self._drive(
-            plans.follow_logs(session_id, offset, self._poll_interval, kernel, appear_by)
-        )
+        return self._drive(self._follow(session_id, offset, kernel))
 
     async def exec(
         self,

@@ -17,8 +17,9 @@ import httpx
 
 from berth_sdk import admin_calls as admin
 from berth_sdk import calls, plans
+from berth_sdk.base_client import BaseClient, next_step, timeout_of
 from berth_sdk.calls import Call, PageCall, check
-from berth_sdk.connection import DEFAULT_TIMEOUT, HEADERS, Connection, parsed
+from berth_sdk.connection import DEFAULT_TIMEOUT, parsed
 from berth_sdk.errors import BerthError
 from berth_sdk.models import (
     Agent,
@@ -48,7 +49,7 @@ from berth_sdk.models import (
 T = TypeVar("T")
 
 
-class Client:
+class Client(BaseClient):
     """A blocking connection to one Berth gateway; see :class:`~berth_sdk.AsyncClient`."""
 
     def __init__(
@@ -62,24 +63,8 @@ class Client:
         poll_interval: float = 0.5,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self._connection = Connection.resolve(endpoint, access_key, secret_key, token)
-        self._timeout = timeout
-        self._poll_interval = poll_interval
-        self._recent = plans.RecentSessions()
-        self._http = httpx.Client(
-            base_url=self._connection.endpoint,
-            timeout=timeout,
-            headers=HEADERS,
-            transport=transport,
-        )
-
-    @property
-    def endpoint(self) -> str:
-        return self._connection.endpoint
-
-    @property
-    def access_key(self) -> str:
-        return self._connection.access_key
+        super().__init__(endpoint, access_key, secret_key, token, timeout, poll_interval)
+        self._http = httpx.Client(**self._http_options(), transport=transport)
 
     def __enter__(self) -> Client:
         return self
@@ -107,14 +92,11 @@ class Client:
             raise self._connection.unreachable(exc) from None
 
     def call(self, call: Call[T], *, timeout: float | None = None) -> T:
-        response = self._send(call, timeout=None if timeout is None else httpx.Timeout(timeout))
+        response = self._send(call, timeout=timeout_of(timeout))
         return parsed(call, response)
 
     def _stream_logs(self, step: plans.StreamLogs) -> Generator[str, None, None]:
-        call = calls.stream_logs(
-            step.session_id, step.cursor.offset, follow=step.follow, kernel=step.kernel
-        )
-        no_read_limit = httpx.Timeout(self._timeout, read=None)
+        call, no_read_limit = self._log_stream(step)
         response = self._send(call, stream=True, timeout=no_read_limit)
         try:
             if response.is_error:
@@ -137,9 +119,8 @@ class Client:
         error: BerthError | None = None
         try:
             while True:
-                try:
-                    step = plan.throw(error) if error is not None else plan.send(outcome)
-                except StopIteration:
+                step = next_step(plan, outcome, error)
+                if step is None:
                     return
                 outcome, error = None, None
                 if isinstance(step, plans.Emit):
@@ -157,10 +138,6 @@ class Client:
                     error = exc
         finally:
             plan.close()
-
-    def _watch(self, session_id: str, until: Collection[str], timeout: float | None) -> plans.Plan:
-        appear_by = self._recent.appear_by(session_id)
-        return plans.watch(session_id, frozenset(until), timeout, self._poll_interval, appear_by)
 
     # --- auth -------------------------------------------------------------------------------
 
@@ -223,10 +200,7 @@ class Client:
     def follow_logs(
         self, session_id: str, offset: int = 0, *, kernel: int | None = None
     ) -> Iterator[str]:
-        appear_by = self._recent.appear_by(session_id)
-        return self._drive(
-            plans.follow_logs(session_id, offset, self._poll_interval, kernel, appear_by)
-        )
+        return self._drive(self._follow(session_id, offset, kernel))
 
     def exec(
         self,

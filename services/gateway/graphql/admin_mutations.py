@@ -77,36 +77,16 @@ class AdminMutation:
     async def create_resource_group(
         self, info: BerthInfo, input: ResourceGroupInput
     ) -> CommandResult:
-        return await _send(
-            info,
-            cmd.CREATE_RESOURCE_GROUP,
-            cmd.CreateResourceGroup(
-                request_id=request_id(),
-                actor=info.context.viewer.access_key,
-                name=input.name,
-                queue_order=input.queue_order,
-                agent_selector=input.agent_selector,
-                max_attempts=input.max_attempts,
-                pending_timeout=input.pending_timeout,
-            ),
+        return await _resource_group(
+            info, cmd.CREATE_RESOURCE_GROUP, cmd.CreateResourceGroup, input
         )
 
     @described.mutation("Superadmin: the group's queue order and agent selection.")
     async def change_resource_group(
         self, info: BerthInfo, input: ResourceGroupInput
     ) -> CommandResult:
-        return await _send(
-            info,
-            cmd.CHANGE_RESOURCE_GROUP,
-            cmd.ChangeResourceGroup(
-                request_id=request_id(),
-                actor=info.context.viewer.access_key,
-                name=input.name,
-                queue_order=input.queue_order,
-                agent_selector=input.agent_selector,
-                max_attempts=input.max_attempts,
-                pending_timeout=input.pending_timeout,
-            ),
+        return await _resource_group(
+            info, cmd.CHANGE_RESOURCE_GROUP, cmd.ChangeResourceGroup, input
         )
 
     @strawberry.mutation
@@ -260,3 +240,21 @@ async def _tenant(
 ) -> CommandResult:
     actor = info.context.viewer.access_key
     return await _send(info, subject, command(request_id=request_id(), actor=actor, **fields))
+
+
+async def _resource_group(
+    info: BerthInfo,
+    subject: str,
+    command: type[cmd.CreateResourceGroup] | type[cmd.ChangeResourceGroup],
+    input: ResourceGroupInput,
+) -> CommandResult:
+    group = command(
+        request_id=request_id(),
+        actor=info.context.viewer.access_key,
+        name=input.name,
+        queue_order=input.queue_order,
+        agent_selector=input.agent_selector,
+        max_attempts=input.max_attempts,
+        pending_timeout=input.pending_timeout,
+    )
+    return await _send(info, subject, group)

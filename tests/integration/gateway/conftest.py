@@ -6,25 +6,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from services.manager.settings import StoreSettings
-from tests.conftest import NatsServer
 from tests.integration.gateway.signed_client import SignedClient
-from tests.integration.gateway.stack import GatewayStack
+from tests.integration.gateway.stack import GatewayStack, running_stack
 
 
 @pytest.fixture(scope="package")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayStack]:
-    root = tmp_path_factory.mktemp("gateway")
-    nats = NatsServer(root / "jetstream")
-    nats.start()
-    store = StoreSettings(backend="sqlite", sqlite_path=root / "events.sqlite3")
-    running = GatewayStack(store, nats.url, root)
-    try:
-        running.start()
+    with running_stack(tmp_path_factory.mktemp("gateway")) as running:
         yield running
-    finally:
-        running.close()
-        nats.stop()
 
 
 @pytest.fixture(scope="package")

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import requests
 
 from deploy.natsd import free_port
 from services.manager.settings import StoreSettings
+from tests.conftest import NatsServer
 from tests.integration.gateway.signed_client import SignedClient
 from tests.integration.relay.processes import Processes, berth_env
 
@@ -86,3 +88,17 @@ class GatewayStack:
             return False
         alive = [a for a in reply.json()["items"] if a["status"] == "ALIVE"]
         return len(alive) == len(AGENTS)
+
+
+@contextmanager
+def running_stack(root: Path) -> Iterator[GatewayStack]:
+    """A stack under ``root`` on a nats-server and SQLite store of its own, closed after."""
+    nats = NatsServer(root / "jetstream")
+    nats.start()
+    running = GatewayStack(StoreSettings(sqlite_path=root / "events.sqlite3"), nats.url, root)
+    try:
+        running.start()
+        yield running
+    finally:
+        running.close()
+        nats.stop()

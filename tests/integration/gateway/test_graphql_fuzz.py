@@ -27,12 +27,10 @@ from graphql import OperationType
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
-from services.manager.settings import StoreSettings
-from tests.conftest import NatsServer
 from tests.integration.gateway.graphql_conformance import data_problems, error_problems
 from tests.integration.gateway.graphql_values import Known, scalars, string_values
 from tests.integration.gateway.signed_client import SignedClient
-from tests.integration.gateway.stack import GatewayStack
+from tests.integration.gateway.stack import GatewayStack, running_stack
 
 #: examples per root field (7 of Query, 18 of Mutation): about 450 requests in all
 QUERY_EXAMPLES = 15
@@ -57,16 +55,8 @@ CREATE = """mutation($input: CreateSessionInput!) { createSession(input: $input)
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayStack]:
     """A stack of its own: what the generated mutations create must not crowd other tests."""
-    root = tmp_path_factory.mktemp("graphql-fuzz")
-    nats = NatsServer(root / "jetstream")
-    nats.start()
-    running = GatewayStack(StoreSettings(sqlite_path=root / "events.sqlite3"), nats.url, root)
-    try:
-        running.start()
+    with running_stack(tmp_path_factory.mktemp("graphql-fuzz")) as running:
         yield running
-    finally:
-        running.close()
-        nats.stop()
 
 
 @pytest.fixture(scope="module")

@@ -24,9 +24,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from services.manager.settings import StoreSettings
-from tests.conftest import NatsServer
-from tests.integration.gateway.stack import GatewayStack
+from tests.integration.gateway.stack import GatewayStack, running_stack
 
 #: per operation and mode (valid, invalid): about 40 operations, so about 800 requests
 EXAMPLES = 10
@@ -41,16 +39,8 @@ CHECKS = [
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayStack]:
     """A stack of its own: what the generated requests create must not crowd other tests."""
-    root = tmp_path_factory.mktemp("fuzz")
-    nats = NatsServer(root / "jetstream")
-    nats.start()
-    running = GatewayStack(StoreSettings(sqlite_path=root / "events.sqlite3"), nats.url, root)
-    try:
-        running.start()
+    with running_stack(tmp_path_factory.mktemp("fuzz")) as running:
         yield running
-    finally:
-        running.close()
-        nats.stop()
 
 
 @pytest.fixture(scope="module")

@@ -20,25 +20,13 @@ from berth_sdk import (
 from typer.testing import CliRunner
 
 from cli.main import app
-from services.manager.settings import StoreSettings
-from tests.conftest import NatsServer
-from tests.integration.gateway.stack import IMAGES, GatewayStack
+from tests.integration.gateway.stack import IMAGES, GatewayStack, running_stack
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayStack]:
-    root = tmp_path_factory.mktemp("sdk")
-    nats = NatsServer(root / "jetstream")
-    nats.start()
-    running = GatewayStack(
-        StoreSettings(backend="sqlite", sqlite_path=root / "events.sqlite3"), nats.url, root
-    )
-    try:
-        running.start()
+    with running_stack(tmp_path_factory.mktemp("sdk")) as running:
         yield running
-    finally:
-        running.close()
-        nats.stop()
 
 
 @pytest.fixture(scope="module")
