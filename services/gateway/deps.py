@@ -10,7 +10,9 @@ from services.gateway.errors import forbidden
 from services.gateway.state import GatewayState, Principal
 
 
-def get_state(request: Request) -> GatewayState:
+async def get_state(request: Request) -> GatewayState:
+    # Async on purpose: FastAPI runs a plain ``def`` dependency on a worker thread, a
+    # thread hop per request for a dictionary lookup.
     state: GatewayState = request.app.state.gateway
     return state
 

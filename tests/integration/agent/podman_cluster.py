@@ -8,6 +8,7 @@ agent's id) are found and removed when the test ends.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -21,6 +22,7 @@ import msgspec
 import podman
 from nats.aio.client import Client as NATS
 from nats.js.errors import NotFoundError
+from podman.errors import NotFound
 
 from events.agent_rpc import (
     EXEC,
@@ -71,7 +73,9 @@ class PodmanApi:
 
     def remove_containers_of(self, agent_id: UUID) -> None:
         for container in self.containers_of(agent_id):
-            container.remove(force=True)
+            # The agent may be removing it at the same moment.
+            with contextlib.suppress(NotFound):
+                container.remove(force=True)
 
 
 class PodmanCluster:
