@@ -29,6 +29,7 @@ from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 
+from events.pull import ConsumerGone, PullReader
 from events.streams import EVENTS_STREAM
 from projections.base import Projection
 from projections.batch import BatchOutcome, project_batch
@@ -43,7 +44,6 @@ from projections.positions import (
     read_position,
     write_position,
 )
-from projections.pull import ConsumerGone, PullReader
 from projections.read_store import ReadStore
 
 log = logging.getLogger("berth.projections")

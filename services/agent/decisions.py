@@ -28,10 +28,10 @@ from nats.js.errors import NotFoundError
 
 from events.base import DomainEvent
 from events.codec import DecodeError, decode
+from events.pull import ConsumerGone, PullReader
 from events.stream_reading import read_until
 from events.streams import EVENTS_STREAM
 from events.subjects import TOPIC_HEADER, agent_events
-from projections.pull import ConsumerGone, PullReader
 
 log = logging.getLogger("berth.agent")
 

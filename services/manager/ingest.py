@@ -19,11 +19,11 @@ from eventsourcing.persistence import IntegrityError
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from events.facts import decode_fact
+from events.pull import ConsumerGone, PullReader
 from events.streams import FACTS_STREAM
 from events.subjects import FACTS_WILDCARD
 from services.manager.context import ManagerContext
@@ -71,30 +71,36 @@ async def run_ingest(
             start = ctx.store.tracked_position(TRACKING_SOURCE) + 1
             with contextlib.suppress(NotFoundError):
                 await js.delete_consumer(FACTS_STREAM, DURABLE)
-            sub = await js.pull_subscribe(
-                FACTS_WILDCARD,
-                durable=DURABLE,
-                stream=FACTS_STREAM,
-                config=ConsumerConfig(
+            await js.add_consumer(
+                FACTS_STREAM,
+                ConsumerConfig(
+                    name=DURABLE,
+                    durable_name=DURABLE,
+                    filter_subject=FACTS_WILDCARD,
                     deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
                     opt_start_seq=start,
                     ack_policy=AckPolicy.ALL,
                     max_ack_pending=batch * 4,
                 ),
             )
+            # One pull request always outstanding: a fact that arrives alone is handed
+            # over at once (nats-py's fetch could hold it until its timeout).
+            reader = PullReader(nc, FACTS_STREAM, DURABLE, batch_size=batch)
+            await reader.start()
             log.info("ingesting facts from stream sequence %d", start)
-            while not stop.is_set():
-                try:
-                    msgs: list[Msg] = await sub.fetch(batch, timeout=0.5)
-                except (NatsTimeout, TimeoutError):  # nats-py raises either
-                    continue
-                if not msgs:  # fetch can return nothing without timing out
-                    continue
-                items = [(m.metadata.sequence.stream, m.data) for m in msgs]
-                now = datetime.now(UTC)
-                await decide(partial(ingest_batch, ctx, items, now))
-                await msgs[-1].ack()
-        except (NatsError, OSError) as exc:
+            try:
+                while not stop.is_set():
+                    msgs: list[Msg] = await reader.next_batch(stop, 0.5)
+                    if not msgs:
+                        continue
+                    items = [(m.metadata.sequence.stream, m.data) for m in msgs]
+                    now = datetime.now(UTC)
+                    await decide(partial(ingest_batch, ctx, items, now))
+                    await msgs[-1].ack()
+            finally:
+                with contextlib.suppress(NatsError):
+                    await reader.close()
+        except (NatsError, OSError, ConsumerGone) as exc:
             log.warning("fact ingestion interrupted (%s); resuming", exc)
             await asyncio.sleep(0.5)
         except Exception:

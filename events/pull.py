@@ -1,7 +1,7 @@
 """Reading a durable pull consumer a batch ahead.
 
-nats-py's ``fetch`` waits for each message of a batch separately, which costs
-more than projecting the message. This reader keeps one pull request
+nats-py's ``fetch`` waits for each message of a batch separately (and can hold a lone
+message until its timeout). This reader keeps one pull request
 outstanding, gathers what the server delivers in a subscription callback, and
 hands over whatever has arrived: a full batch under load, a single message
 without delay when events trickle in. A new request goes out as soon as the

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from nats.aio.msg import Msg
 
-from projections.pull import ConsumerGone, PullReader
+from events.pull import ConsumerGone, PullReader
 
 
 class FakeSubscription:
