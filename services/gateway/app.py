@@ -28,6 +28,7 @@ from services.gateway.errors import (
     install_error_handlers,
     unavailable,
 )
+from services.gateway.hot_path import SessionCreatePath
 from services.gateway.read_models import ReadModels, ReadModelsUnavailable
 from services.gateway.routes import admin, auth, cluster, sessions
 from services.gateway.schemas.common import Ok
@@ -114,8 +115,14 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         description="Berth's REST API: compute sessions, the cluster, tenants.",
         lifespan=lifespan,
         responses=ERROR_RESPONSES,
+        # Berth sets up no OpenTelemetry; off, FastAPI does not look for providers
+        # (three environment lookups and more) on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.gateway = state
+    # Innermost of the middlewares, so the body limit and the 500 handler added after
+    # it (around it) cover the hot path too.
+    app.add_middleware(SessionCreatePath)
     install_error_handlers(app)
     app.add_exception_handler(ReadModelsUnavailable, _read_models_unavailable)
     app.add_exception_handler(InvalidCursor, _invalid_cursor)

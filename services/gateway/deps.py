@@ -20,7 +20,10 @@ async def get_state(request: Request) -> GatewayState:
 State = Annotated[GatewayState, Depends(get_state)]
 
 
-async def current_principal(request: Request, state: State) -> Principal:
+async def current_principal(request: Request) -> Principal:
+    # The state fetched directly rather than as a sub-dependency: one dependency fewer
+    # for FastAPI to solve on every authenticated request.
+    state = await get_state(request)
     return await state.authenticate(request)
 
 

@@ -22,7 +22,11 @@ measures with the SDK instead). It reports:
 Every session fits (1 CPU, 64 MiB on agents with room for all of them), so the
 scheduler places each, and the fleet reports it started, while requests arrive:
 placement and fact ingestion compete with the requests, as in a live cluster.
-Nothing is judged on time.
+
+``--manager stub`` measures the gateway alone: nats-server, the gateway and, in
+this process, a stub that answers the keypair lookup and every session request
+at once (:mod:`tests.bench.manager_stub`). The difference between the two runs is
+what the rest of the stack costs. Nothing is judged on time.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -45,7 +49,9 @@ from berth_sdk import AsyncClient, BerthError, SessionSpec
 
 from deploy.natsd import free_port
 from services.manager.settings import StoreSettings
-from tests.bench.cpu import CpuMeter, CpuUse
+from tests.bench.cpu import CpuMeter
+from tests.bench.gateway_report import RunResult, format_result
+from tests.bench.manager_stub import ManagerStub
 from tests.bench.raw import measure_store
 from tests.bench.scheduler import Child, percentiles
 from tests.bench.scratch import (
@@ -58,6 +64,7 @@ from tests.bench.signed_load import LoadRun, Target, split
 
 BACKENDS = ("sqlite", "postgres")
 CLIENTS = ("lean", "sdk")
+MANAGERS = ("real", "stub")
 IMAGE = "berth-small"
 SESSION = {"cpu": "1", "mem": "64m"}
 FLEET = ["--agents", "4", "--prefix", "gwbench", "--cpu", "100000", "--mem", "10000g"]
@@ -73,33 +80,12 @@ class Options:
     client: str = "lean"
     #: processes of the lean client
     clients: int = 1
+    #: ``real`` (the whole stack) or ``stub`` (the gateway alone; see tests.bench.manager_stub)
+    manager: str = "real"
     pg_admin_dsn: str = ""
     #: store saves for the raw figure (batched), and single saves within a time budget
     raw_events: int = 5000
     raw_singles: int = 1000
-
-
-@dataclass
-class RunResult:
-    backend: str
-    requests: int
-    skipped: str | None = None
-    created: int = 0
-    #: requests not answered 201, by error code
-    refused: dict[str, int] = field(default_factory=dict)
-    creates_per_s: float = 0.0
-    #: request sent → answer received (ms)
-    latency_ms: dict[str, float] = field(default_factory=dict)
-    store_batched_eps: float = 0.0
-    store_single_eps: float = 0.0
-    cpu: CpuUse | None = None
-    #: CPU seconds of the lean client's processes (in ``cpu`` as ``bench`` with the SDK)
-    client_cpu_s: float = 0.0
-    client: str = "lean"
-    clients: int = 1
-    #: 1-minute load average of the machine before and after the measured requests
-    load: tuple[float, float] = (0.0, 0.0)
-    log_dir: str = ""
 
 
 @contextmanager
@@ -162,71 +148,112 @@ async def _send(
 
 
 async def run_one(backend: str, options: Options, progress: Callable[[str], None]) -> RunResult:
-    result = RunResult(backend, options.requests)
-    if backend == "postgres" and (why := pg_unreachable_reason(options.pg_admin_dsn)):
+    result = RunResult(backend, options.requests, manager=options.manager)
+    real = options.manager == "real"
+    if real and backend == "postgres" and (why := pg_unreachable_reason(options.pg_admin_dsn)):
         result.skipped = why
         return result
     work = Path(tempfile.mkdtemp(prefix=f"berth-gwbench-{backend}-"))
     result.log_dir = str(work)
-    with nats_server(work) as natsd, _store_env(backend, work, options) as store_env:
+    with nats_server(work) as natsd:
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("BERTH_")}
         env |= {"BERTH_DATA_DIR": str(work), "BERTH_NATS_URL": natsd.url, "PYTHONUNBUFFERED": "1"}
         env |= {"BERTH_GATEWAY_HOST": "127.0.0.1", "BERTH_GATEWAY_PORT": str(port)}
-        env |= store_env
-        children: list[Child] = []
-        try:
-            manager = Child("manager", ["-m", "services.manager", "serve"], env, work)
-            children.append(manager)
-            credentials = work / "admin-credentials.json"
-            await _until(credentials.exists, "the manager's first start", manager, 60)
-            children.append(Child("projections", ["-m", "projections"], env, work))
-            fleet_args = ["-m", "services.agent.simulated", *FLEET, "--images", IMAGE]
-            fleet = Child("fleet", fleet_args, env, work)
-            children.append(fleet)
-            gateway = Child("gateway", ["-m", "services.gateway"], env, work)
-            children.append(gateway)
-            await _until(lambda: fleet.said("following decisions"), "the fleet's start", fleet, 60)
-            url = f"http://127.0.0.1:{port}"
-            await _gateway_ready(url, gateway)
-            keys = json.loads(credentials.read_text())
-            pids = {c.log_path.stem: c.proc.pid for c in children} | {"nats": natsd.pid}
-            async with _sdk_client(url, keys, options.concurrency) as berth:
-                progress(f"{backend}: {options.warmup} warm-up requests (SDK)")
-                await _send(berth, options.warmup, options.concurrency, "warm-")
-                progress(
-                    f"{backend}: {options.requests} requests, {options.concurrency} in flight,"
-                    f" {_client_name(options)}"
+        stack = _Stack(backend, work, env, port, {"nats": natsd.pid}, natsd.url)
+        if real:
+            with _store_env(backend, work, options) as store_env:
+                stack.env |= store_env
+                await _behind_the_manager(stack, options, result, progress)
+            progress(f"{backend}: the raw store write rate")
+            with _raw_store(backend, work, options) as settings:
+                figures, _ = await asyncio.to_thread(
+                    measure_store, settings, options.raw_events, options.raw_singles, 10.0
                 )
-                if options.client == "sdk":
-                    meter = CpuMeter(pids | {"bench": os.getpid()})
-                    load_before = os.getloadavg()[0]
-                    latencies, refused, wall = await _send(
-                        berth, options.requests, options.concurrency, "s-"
-                    )
-                    result.cpu = meter.read()
-                    result.load = (load_before, os.getloadavg()[0])
-            if options.client == "lean":
-                target = Target("127.0.0.1", port, keys["access_key"], keys["secret_key"])
-                latencies, refused, wall = await _send_lean(target, options, pids, result)
-            result.created, result.refused = len(latencies), refused
-            result.client, result.clients = options.client, options.clients
-            result.creates_per_s = len(latencies) / max(wall, 1e-9)
-            result.latency_ms = percentiles([s * 1000 for s in latencies])
-        finally:
-            for child in reversed(children):
-                child.stop()
-        progress(f"{backend}: the raw store write rate")
-        with _raw_store(backend, work, options) as settings:
-            figures, _ = await asyncio.to_thread(
-                measure_store, settings, options.raw_events, options.raw_singles, 10.0
-            )
-        result.store_batched_eps = figures.batched_eps
-        result.store_single_eps = figures.single_eps
+            result.store_batched_eps = figures.batched_eps
+            result.store_single_eps = figures.single_eps
+        else:
+            await _behind_a_stub(stack, options, result, progress)
     # Only a failed run keeps its logs (an exception above leaves them for the reader).
     shutil.rmtree(work, ignore_errors=True)
     result.log_dir = ""
     return result
+
+
+@dataclass
+class _Stack:
+    backend: str
+    work: Path
+    env: dict[str, str]
+    port: int
+    #: process name → pid, for the CPU figures
+    pids: dict[str, int]
+    nats_url: str
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+async def _behind_the_manager(
+    stack: _Stack, options: Options, result: RunResult, progress: Callable[[str], None]
+) -> None:
+    """The manager, the projections, the fleet and the gateway, as the embedded stack runs."""
+    env, work = stack.env, stack.work
+    children: list[Child] = []
+    try:
+        manager = Child("manager", ["-m", "services.manager", "serve"], env, work)
+        children.append(manager)
+        credentials = work / "admin-credentials.json"
+        await _until(credentials.exists, "the manager's first start", manager, 60)
+        children.append(Child("projections", ["-m", "projections"], env, work))
+        fleet_args = ["-m", "services.agent.simulated", *FLEET, "--images", IMAGE]
+        fleet = Child("fleet", fleet_args, env, work)
+        children.append(fleet)
+        gateway = Child("gateway", ["-m", "services.gateway"], env, work)
+        children.append(gateway)
+        await _until(lambda: fleet.said("following decisions"), "the fleet's start", fleet, 60)
+        await _gateway_ready(stack.url, gateway)
+        stack.pids |= {c.log_path.stem: c.proc.pid for c in children}
+        keys = json.loads(credentials.read_text())
+        await _measure(stack, keys, options, result, progress)
+    finally:
+        for child in reversed(children):
+            child.stop()
+
+
+async def _behind_a_stub(
+    stack: _Stack, options: Options, result: RunResult, progress: Callable[[str], None]
+) -> None:
+    """The gateway alone: a stub in this process answers for the manager at once."""
+    stub = ManagerStub()
+    await stub.start(stack.nats_url)
+    gateway = Child("gateway", ["-m", "services.gateway"], stack.env, stack.work)
+    try:
+        await _gateway_ready(stack.url, gateway)
+        stack.pids["gateway"] = gateway.proc.pid
+        await _measure(stack, stub.keys, options, result, progress)
+    finally:
+        gateway.stop()
+        await stub.stop()
+
+
+async def _measure(
+    stack: _Stack,
+    keys: dict[str, str],
+    options: Options,
+    result: RunResult,
+    progress: Callable[[str], None],
+) -> None:
+    progress(
+        f"{stack.backend}: {options.warmup} warm-up requests (SDK), then {options.requests},"
+        f" {options.concurrency} in flight, from {_client_name(options)}"
+    )
+    latencies, refused, wall = await _requests(stack, keys, options, result)
+    result.created, result.refused = len(latencies), refused
+    result.client, result.clients = options.client, options.clients
+    result.creates_per_s = len(latencies) / max(wall, 1e-9)
+    result.latency_ms = percentiles([s * 1000 for s in latencies])
 
 
 def _sdk_client(url: str, keys: dict[str, str], concurrency: int) -> AsyncClient:
@@ -241,25 +268,47 @@ def _sdk_client(url: str, keys: dict[str, str], concurrency: int) -> AsyncClient
     )
 
 
+def _this_process(options: Options) -> str:
+    """What this process's CPU pays for: the SDK's requests, the stub's answers, both."""
+    does = (["stub"] if options.manager == "stub" else []) + (
+        ["SDK client"] if options.client == "sdk" else []
+    )
+    return " + ".join(does) or "bench"
+
+
 def _client_name(options: Options) -> str:
     if options.client == "sdk":
         return "the SDK client"
     return f"the lean client in {options.clients} process{'es' if options.clients > 1 else ''}"
 
 
-async def _send_lean(
-    target: Target, options: Options, pids: dict[str, int], result: RunResult
+@contextmanager
+def _metered(pids: dict[str, int], result: RunResult) -> Iterator[None]:
+    """CPU per process, and the machine's load average, over the measured requests."""
+    meter = CpuMeter(pids)
+    before = os.getloadavg()[0]
+    yield
+    result.cpu = meter.read()
+    result.load = (before, os.getloadavg()[0])
+
+
+async def _requests(
+    stack: _Stack, keys: dict[str, str], options: Options, result: RunResult
 ) -> tuple[list[float], dict[str, int], float]:
-    """The measured requests from the lean client's processes, and what each process spent."""
+    """The warm-up through the SDK, then the measured requests from the chosen client."""
+    pids = stack.pids | {_this_process(options): os.getpid()}
+    async with _sdk_client(stack.url, keys, options.concurrency) as berth:
+        await _send(berth, options.warmup, options.concurrency, "warm-")
+        if options.client == "sdk":
+            with _metered(pids, result):
+                return await _send(berth, options.requests, options.concurrency, "s-")
     shares = split(options.requests, options.clients, options.concurrency, "s-")
+    target = Target("127.0.0.1", stack.port, keys["access_key"], keys["secret_key"])
     run = LoadRun(target, shares, {"image": IMAGE, "resources": SESSION})
     try:
-        await asyncio.to_thread(run.wait_ready)
-        meter = CpuMeter(pids | {"bench": os.getpid()})
-        load_before = os.getloadavg()[0]
-        began, outcome = await asyncio.to_thread(run.go)
-        result.cpu = meter.read()
-        result.load = (load_before, os.getloadavg()[0])
+        await asyncio.to_thread(run.wait_ready)  # connected and warmed up, off the clock
+        with _metered(pids, result):
+            began, outcome = await asyncio.to_thread(run.go)
     finally:
         run.close()
     result.client_cpu_s = outcome.cpu_s
@@ -274,50 +323,6 @@ def _raw_store(backend: str, work: Path, options: Options) -> Iterator[StoreSett
         return
     with pg_database(options.pg_admin_dsn, "gwraw") as dsn:
         yield StoreSettings(backend="postgres", pg_dsn=dsn)
-
-
-def format_result(result: RunResult) -> str:
-    title = {"sqlite": "SQLite", "postgres": "PostgreSQL"}.get(result.backend, result.backend)
-    head = f"== {title} =="
-    if result.skipped:
-        return f"{head}\n  skipped: {result.skipped}"
-    lat = result.latency_ms
-    lines = [
-        head,
-        f"  signed creates        {result.creates_per_s:8.0f} /s  ({result.created} created)",
-    ]
-    if result.refused:
-        codes = ", ".join(f"{n} {code}" for code, n in sorted(result.refused.items()))
-        lines.append(f"  not created           {codes}")
-    if lat:
-        lines.append(
-            f"  request → 201         p50 {lat['p50']:7.1f}  p99 {lat['p99']:7.1f}"
-            f"  max {lat['max']:7.1f} ms"
-        )
-    lines.append(
-        f"  raw store saves       {result.store_single_eps:8.0f} /s one at a time,"
-        f" {result.store_batched_eps:.0f} /s in batches of 100"
-    )
-    if result.cpu is not None and result.created:
-        seconds = dict(result.cpu.processes)
-        if result.client == "lean":
-            seconds["client"] = result.client_cpu_s
-        per = {n: s / result.created * 1e6 for n, s in seconds.items()}
-        parts = ", ".join(f"{n} {v:.0f}" for n, v in per.items())
-        client = (
-            f"client: {result.clients} lean process{'es' if result.clients > 1 else ''}"
-            if result.client == "lean"
-            else "client: the SDK, in bench"
-        )
-        lines.append(f"  CPU µs per create     {parts}")
-        before, after = result.load
-        lines.append(
-            f"                        ({client}; machine {result.cpu.machine_busy_share:.0%} busy"
-            f" over {result.cpu.wall_s:.1f}s, load average {before:.1f} → {after:.1f})"
-        )
-    if result.log_dir:
-        lines.append(f"  logs in {result.log_dir}")
-    return "\n".join(lines)
 
 
 async def run_all(
@@ -349,6 +354,12 @@ def add_parser(benchmarks: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--clients", type=int, default=1, help="processes of the lean client (default 1)"
     )
     bench.add_argument(
+        "--manager",
+        choices=MANAGERS,
+        default="real",
+        help="the whole stack (default), or the gateway alone with a stub for the manager",
+    )
+    bench.add_argument(
         "--pg-dsn",
         default=os.environ.get("BERTH_BENCH_PG_DSN", DEFAULT_PG_ADMIN_DSN),
         help="a PostgreSQL server to create the scratch databases on (BERTH_BENCH_PG_DSN)",
@@ -363,12 +374,16 @@ def run_from_args(args: argparse.Namespace, progress: Callable[[str], None]) -> 
         concurrency=args.concurrency,
         client=args.client,
         clients=args.clients,
+        manager=args.manager,
         pg_admin_dsn=args.pg_dsn,
     )
     backends = list(BACKENDS) if args.store == "both" else [args.store]
+    if options.manager == "stub":
+        backends = backends[:1]  # nothing is stored: one run says it all
+    to = "to the manager" if options.manager == "real" else "to a stub answering for the manager"
     print(
         f"gateway benchmark: {options.requests} signed POST /v1/sessions,"
-        f" {options.concurrency} in flight, through the gateway to the manager",
+        f" {options.concurrency} in flight, through the gateway {to}",
         flush=True,
     )
     asyncio.run(run_all(backends, options, progress))

@@ -39,6 +39,8 @@ from berth_sdk.signing import (
 
 PATH = "/v1/sessions"
 CONTENT_TYPE = "application/json"
+#: seconds an answer may take before the request counts as lost (the SDK's default too)
+TIMEOUT = 60.0
 
 
 @dataclass(frozen=True)
@@ -123,12 +125,14 @@ class _Connection(asyncio.Protocol):
         self._buffer = bytearray()
         self._waiter: asyncio.Future[tuple[int, bytes]] | None = None
         self.transport: asyncio.Transport | None = None
+        self.closed = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports do not derive from asyncio's classes; they behave alike.
         self.transport = cast(asyncio.Transport, transport)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_exception(ConnectionError("the gateway closed the connection"))
 
@@ -151,10 +155,22 @@ class _Connection(asyncio.Protocol):
             self._waiter.set_result((int(head[9:12]), body))
 
     async def exchange(self, request: bytes) -> tuple[int, bytes]:
-        assert self.transport is not None
+        """The answer's status and body; ConnectionError or TimeoutError when there is none."""
+        if self.transport is None or self.closed:
+            # Written to a closed socket, a request would vanish and its worker wait forever.
+            raise ConnectionError("the gateway closed the connection")
         self._waiter = asyncio.get_running_loop().create_future()
         self.transport.write(request)
-        return await self._waiter
+        return await asyncio.wait_for(self._waiter, TIMEOUT)
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+async def _connect(target: Target) -> _Connection:
+    loop = asyncio.get_running_loop()
+    return (await loop.create_connection(_Connection, target.host, target.port))[1]
 
 
 def _content_length(head: bytes) -> int | None:
@@ -176,10 +192,7 @@ async def _drive(
 ) -> Outcome:
     loop = asyncio.get_running_loop()
     signer = _Signer(target, fields)
-    connections = [
-        (await loop.create_connection(_Connection, target.host, target.port))[1]
-        for _ in range(share.connections)
-    ]
+    connections = [await _connect(target) for _ in range(share.connections)]
     # One request per connection before the clock starts: caches, accept queues.
     for i, conn in enumerate(connections):
         await conn.exchange(signer.request(f"{share.prefix}warm-{i}"))
@@ -189,23 +202,30 @@ async def _drive(
     numbers = iter(share.numbers)
     cpu_before = time.process_time()
 
+    def count(code: str) -> None:
+        outcome.refused[code] = outcome.refused.get(code, 0) + 1
+
     async def worker(conn: _Connection) -> None:
         for i in numbers:
             request = signer.request(f"{share.prefix}{i}")
             sent = time.monotonic()
-            status, body = await conn.exchange(request)
+            try:
+                status, body = await conn.exchange(request)
+            except (ConnectionError, TimeoutError) as exc:
+                # Counted, and the run goes on over a new connection.
+                count("connection-lost" if isinstance(exc, ConnectionError) else "timeout")
+                conn.close()
+                conn = await _connect(target)
+                continue
             if status == 201:
                 outcome.latencies.append(time.monotonic() - sent)
             else:
-                code = _error_code(status, body)
-                outcome.refused[code] = outcome.refused.get(code, 0) + 1
+                count(_error_code(status, body))
+        conn.close()
 
     await asyncio.gather(*(worker(c) for c in connections))
     outcome.ended = time.monotonic()
     outcome.cpu_s = time.process_time() - cpu_before
-    for conn in connections:
-        if conn.transport is not None:
-            conn.transport.close()
     return outcome
 
 
@@ -237,6 +257,13 @@ def split(count: int, processes: int, concurrency: int, prefix: str) -> list[Sha
     ]
 
 
+def _hear(pipe: Connection) -> object:
+    try:
+        return pipe.recv()
+    except EOFError:
+        return "ended without a word (see its output above)"
+
+
 class LoadRun:
     """Client processes that connect and warm up, then send together on :meth:`go`.
 
@@ -260,14 +287,10 @@ class LoadRun:
             self._pipes.append(mine)
             self.processes.append(process)
 
-    @property
-    def pids(self) -> list[int]:
-        return [p.pid for p in self.processes if p.pid is not None]
-
     def wait_ready(self) -> None:
         """Blocks until every process is connected and warmed up."""
         for pipe in self._pipes:
-            said = pipe.recv()
+            said = _hear(pipe)
             if said != "ready":
                 raise RuntimeError(f"a client process {said}")
 
@@ -277,7 +300,7 @@ class LoadRun:
         self._start.set()
         total = Outcome()
         for pipe in self._pipes:
-            said = pipe.recv()
+            said = _hear(pipe)
             if not isinstance(said, Outcome):
                 raise RuntimeError(f"a client process {said}")
             total.merge(said)

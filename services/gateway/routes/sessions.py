@@ -18,6 +18,7 @@ from services.gateway.agent_calls import follow_logs, read_logs, run_exec
 from services.gateway.commands import request_id, send
 from services.gateway.deps import Caller, State
 from services.gateway.errors import JSON_ERROR_RESPONSES, ApiError, forbidden, not_found
+from services.gateway.hot_path import accept_session
 from services.gateway.schemas.sessions import (
     ExecIn,
     ExecOut,
@@ -61,38 +62,9 @@ def _kernel(row: SessionRow, index: int) -> KernelRow:
 @router.post("", status_code=201, response_model=SessionAccepted)
 async def create_session(body: SessionCreate, state: State, caller: Caller) -> SessionAccepted:
     """Returns as soon as the manager has decided and stored the request."""
-    command = cmd.RequestSession(
-        request_id=request_id(body.request_id),
-        actor=caller.access_key,
-        project=body.project,
-        name=body.name,
-        session_type=body.session_type,
-        image=body.image,
-        architecture=body.architecture,
-        resources=dict(body.resources),
-        cluster_size=body.cluster_size,
-        environ=dict(body.environ),
-        mounts=[
-            cmd.MountRequest(source=m.source, target=m.target, read_only=m.read_only)
-            for m in body.mounts
-        ],
-        startup_command=body.startup_command,
-        batch_timeout=body.batch_timeout,
-        priority=body.priority,
-        depends_on=list(body.depends_on),
-        starts_at=body.starts_at,
-        resource_group=body.resource_group,
-        designated_agent=body.designated_agent,
-        requeue_on_agent_loss=body.requeue_on_agent_loss,
-    )
-    reply = await send(state.manager, cmd.REQUEST_SESSION, command)
-    session_id = reply.session_id or ""
-    status = "PENDING"
-    if reply.duplicate:
-        # The session this request made before; the read model may not have it yet.
-        row = await state.read(queries.get_session, session_id, visible_to=caller.visibility)
-        status = row.status if row is not None else status
-    return SessionAccepted(session_id=session_id, status=status, duplicate=reply.duplicate)
+    # Declared here for the OpenAPI document; the gateway answers these requests in
+    # services/gateway/hot_path.py before routing, with the same models and decision.
+    return await accept_session(state, caller, body)
 
 
 @router.get("", response_model=SessionPage)

@@ -54,7 +54,11 @@ class FakeGateway:
         content_type: str = "",
         date: datetime | None = None,
         extra: tuple[tuple[str, str], ...] = (),
+        chunks: list[bytes] | None = None,
     ) -> Reply:
+        """A signed request; with ``chunks``, their bytes are the body, sent piece by piece."""
+        if chunks is not None:
+            body = b"".join(chunks)
         stamp = (date or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         digest = hashlib.sha256(body).hexdigest()
         target = f"{path}?{query}" if query else path
@@ -69,7 +73,9 @@ class FakeGateway:
         ]
         if content_type:
             headers.append(("content-type", content_type))
-        return await call(self.app, method, path, query=query, headers=headers, body=body)
+        return await call(
+            self.app, method, path, query=query, headers=headers, body=body, chunks=chunks
+        )
 
 
 def fake_gateway(tmp_path: Path, max_body_bytes: int = 1024) -> FakeGateway:
