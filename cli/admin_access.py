@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 from typing import Annotated
 
 import typer
@@ -146,64 +145,51 @@ def list_policies(as_json: JsonOption = False) -> None:
         )
 
 
-@policy_app.command("create")
-def define_policy(
-    name: Annotated[str, typer.Argument(help="The new policy's name.")],
-    slots_given: SlotsOption = None,
-    max_concurrent: ConcurrentOption = None,
-    max_pending: PendingOption = None,
-    pending_slots: PendingSlotsOption = None,
-    lifetime: LifetimeOption = None,
-    idle_timeout: IdleOption = None,
-    groups: GroupsOption = None,
-) -> None:
-    """Define a resource policy (a limit left out is unlimited)."""
-    limits = partial(
-        _limits,
-        slots_given,
-        max_concurrent,
-        max_pending,
-        pending_slots,
-        lifetime,
-        idle_timeout,
-        groups,
+def _policy_command(
+    save: Callable[[Client], Callable[[str, PolicyLimits], CommandDone]], done: str, doc: str
+) -> Callable[..., None]:
+    """``policy create`` and ``policy set``: the same options, a different command sent."""
+
+    def command(
+        name: Annotated[str, typer.Argument(help="The policy's name.")],
+        slots_given: SlotsOption = None,
+        max_concurrent: ConcurrentOption = None,
+        max_pending: PendingOption = None,
+        pending_slots: PendingSlotsOption = None,
+        lifetime: LifetimeOption = None,
+        idle_timeout: IdleOption = None,
+        groups: GroupsOption = None,
+    ) -> None:
+        with reported():
+            # a malformed slot is reported like any refusal
+            given = _limits(
+                slots_given,
+                max_concurrent,
+                max_pending,
+                pending_slots,
+                lifetime,
+                idle_timeout,
+                groups,
+            )
+            with connected() as berth:
+                save(berth)(name, given)
+            out.print(f"{done} policy {name}")
+
+    command.__doc__ = doc
+    return command
+
+
+policy_app.command("create")(
+    _policy_command(
+        lambda berth: berth.define_policy,
+        "defined",
+        "Define a resource policy (a limit left out is unlimited).",
     )
-    _save_policy(name, limits, lambda berth: berth.define_policy, "defined")
-
-
-@policy_app.command("set")
-def change_policy(
-    name: Annotated[str, typer.Argument(help="The policy to change.")],
-    slots_given: SlotsOption = None,
-    max_concurrent: ConcurrentOption = None,
-    max_pending: PendingOption = None,
-    pending_slots: PendingSlotsOption = None,
-    lifetime: LifetimeOption = None,
-    idle_timeout: IdleOption = None,
-    groups: GroupsOption = None,
-) -> None:
-    """Replace a policy's limits: every limit not given becomes unlimited."""
-    limits = partial(
-        _limits,
-        slots_given,
-        max_concurrent,
-        max_pending,
-        pending_slots,
-        lifetime,
-        idle_timeout,
-        groups,
+)
+policy_app.command("set")(
+    _policy_command(
+        lambda berth: berth.change_policy,
+        "changed",
+        "Replace a policy's limits: every limit not given becomes unlimited.",
     )
-    _save_policy(name, limits, lambda berth: berth.change_policy, "changed")
-
-
-def _save_policy(
-    name: str,
-    limits: Callable[[], PolicyLimits],
-    save: Callable[[Client], Callable[[str, PolicyLimits], CommandDone]],
-    done: str,
-) -> None:
-    with reported():
-        given = limits()  # a malformed slot is reported like any refusal
-        with connected() as berth:
-            save(berth)(name, given)
-        out.print(f"{done} policy {name}")
+)
