@@ -1,8 +1,8 @@
 """``python -m projections``: keep every registered read model up to date until SIGINT/SIGTERM.
 
 Reads ``BERTH_NATS_URL`` for the server and the read store from
-:meth:`ReadStoreSettings.from_env`; each projection runs as a task of its own
-with a read-store connection of its own.
+:meth:`ReadStoreSettings.from_env`; the read models run as one group: one
+durable consumer, one read-store connection, one transaction per batch.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import nats
 
 from events.streams import ensure_streams
 from projections.read_store import open_read_store
-from projections.registry import create_all
+from projections.registry import GROUP, create_all
 from projections.runner import ProjectionRunner
 from projections.settings import ReadStoreSettings
 from services.manager.settings import NatsSettings
@@ -33,25 +33,21 @@ async def _main() -> None:
     nats_url = NatsSettings.from_env().url
     nc = await nats.connect(nats_url, max_reconnect_attempts=-1)
     projections = create_all()
-    stores = [open_read_store(settings) for _ in projections]
+    store = open_read_store(settings)
     try:
         # The relay creates the streams too; whichever process starts first does it.
         await ensure_streams(nc.jetstream())
-        runners = [
-            ProjectionRunner(projection, store, nc)
-            for projection, store in zip(projections, stores, strict=True)
-        ]
+        runner = ProjectionRunner(projections, store, nc, name=GROUP)
         where = settings.sqlite_path if settings.backend == "sqlite" else "PostgreSQL"
         log.info(
             "projecting %s from %s into %s",
-            ", ".join(r.name for r in runners),
+            ", ".join(p.name for p in projections),
             nats_url,
             where,
         )
-        await asyncio.gather(*(runner.run(stop) for runner in runners))
+        await runner.run(stop)
     finally:
-        for store in stores:
-            store.close()
+        store.close()
         # With nats-server gone (the stack killed), draining would wait for a
         # reconnection forever: give it a few seconds, then close.
         with contextlib.suppress(Exception):

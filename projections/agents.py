@@ -4,7 +4,10 @@
 its capacity and images as last registered, and how much of it the kernels
 assigned to it hold now. ``agent_kernel`` holds those kernels (assigned and not
 yet released), the same set the manager's ``AgentNode`` keeps, so the
-allocation shown is exactly the one the scheduler counts with.
+allocation shown is exactly the one the scheduler counts with. The total is
+kept as it goes (plus on assignment, minus on release): slot arithmetic is
+exact, so it equals the sum of the kernels held, without reading them all for
+every change.
 """
 
 from __future__ import annotations
@@ -123,7 +126,7 @@ class AgentView(Projection):
                         _json(event.slots),
                     ),
                 )
-                self._allocation(tx, event)
+                self._allocate(tx, event, ResourceSlots.from_json(event.slots), +1)
             case KernelTerminationRequested():
                 tx.execute(
                     "UPDATE agent_kernel SET terminating = 1 WHERE agent_id = ? AND kernel_id = ?",
@@ -131,11 +134,15 @@ class AgentView(Projection):
                 )
                 self._touch(tx, event)
             case KernelReleased():
-                tx.execute(
-                    "DELETE FROM agent_kernel WHERE agent_id = ? AND kernel_id = ?",
-                    (str(event.originator_id), str(event.kernel_id)),
+                key = (str(event.originator_id), str(event.kernel_id))
+                row = tx.fetchone(
+                    "SELECT slots FROM agent_kernel WHERE agent_id = ? AND kernel_id = ?", key
                 )
-                self._allocation(tx, event)
+                if row is None:
+                    self._touch(tx, event)
+                    return
+                tx.execute("DELETE FROM agent_kernel WHERE agent_id = ? AND kernel_id = ?", key)
+                self._allocate(tx, event, ResourceSlots.from_json(json.loads(row[0])), -1)
             case AgentLost():
                 self._status(tx, event, LOST, event.reason)
             case AgentRecovered():
@@ -143,16 +150,25 @@ class AgentView(Projection):
             case AgentDecommissioned():
                 self._status(tx, event, DECOMMISSIONED, event.reason)
 
-    def _allocation(self, tx: Tx, event: DomainEvent) -> None:
-        """Recount from the kernels held now, so the total can never drift from them."""
+    def _allocate(self, tx: Tx, event: DomainEvent, slots: ResourceSlots, sign: int) -> None:
+        """Add (``sign`` +1) or take away (-1) one kernel's slots, and touch the row."""
         agent_id = str(event.originator_id)
-        rows = tx.fetchall("SELECT slots FROM agent_kernel WHERE agent_id = ?", (agent_id,))
-        total = ResourceSlots.sum(ResourceSlots.from_json(json.loads(r[0])) for r in rows)
+        row = tx.fetchone("SELECT allocated, kernels FROM agent_view WHERE id = ?", (agent_id,))
+        if row is None:
+            return
+        held = ResourceSlots.from_json(json.loads(row[0]))
+        total = held + slots if sign > 0 else held - slots
         tx.execute(
-            "UPDATE agent_view SET allocated = ?, kernels = ? WHERE id = ?",
-            (_json(total.to_json()), len(rows), agent_id),
+            "UPDATE agent_view SET allocated = ?, kernels = ?, updated_at = ?, version = ?"
+            " WHERE id = ?",
+            (
+                _json(total.to_json()),
+                int(row[1]) + sign,
+                event.timestamp.isoformat(),
+                event.originator_version,
+                agent_id,
+            ),
         )
-        self._touch(tx, event)
 
     def _status(self, tx: Tx, event: DomainEvent, status: str, reason: str) -> None:
         tx.execute(

@@ -26,7 +26,7 @@ class EventMeta:
 
 
 class Projection(ABC):
-    #: unique, stable: names the durable consumer (``proj-<name>``) and the position row
+    #: unique, stable: names the position row (and the consumer of a group of this model alone)
     name: ClassVar[str]
     #: each table with the columns that order a full dump of it (used by reset and dumps)
     tables: ClassVar[dict[str, str]]

@@ -1,18 +1,21 @@
-"""Projecting one batch of messages inside one transaction.
+"""Projecting one batch of messages into several read models inside one transaction.
 
-Messages at or below the position are passed over (they are already in the
-tables), so delivering a message twice never changes a model. Messages that
-cannot become events are parked and the position moves past them.
+Each read model has its own position. A message at or below a model's position
+is passed over for that model (its tables already hold it), so delivering a
+message twice never changes a model, and models that stand at different places
+(one just rebuilt, one new) can share a batch. A message is decoded once for all
+the models that still need it. Messages that cannot become events are parked,
+for each model that needed them, and those models' positions move past them.
 
-Batches first run in the fast mode, where the projection's error rolls back the
-whole batch. The runner then retries the batch ``isolated``: each event in a
-savepoint of its own, so only the event that fails is parked and the rest are
-applied.
+Batches first run in the fast mode, where any model's error rolls back the whole
+batch. The runner then retries the batch ``isolated``: each event, for each
+model, in a savepoint of its own, so only that model parks only the event that
+fails, and everything else is applied.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from events.codec import DecodeError, decode
@@ -25,6 +28,8 @@ from projections.read_store import Tx
 
 @dataclass
 class BatchOutcome:
+    """What one batch did to one read model."""
+
     position: Position
     applied: int = 0
     skipped: int = 0
@@ -33,64 +38,75 @@ class BatchOutcome:
 
 def project_batch(
     tx: Tx,
-    projection: Projection,
-    position: Position,
+    projections: Sequence[Projection],
+    positions: Mapping[str, Position],
     envelopes: Sequence[Envelope],
     *,
     now: Callable[[], str],
     isolate: bool = False,
     transient_errors: tuple[type[Exception], ...] = (),
-) -> BatchOutcome:
-    outcome = BatchOutcome(position)
+) -> dict[str, BatchOutcome]:
+    """Apply ``envelopes`` to each model from its position; the outcome of each, by name."""
+    outcomes = {p.name: BatchOutcome(positions[p.name]) for p in projections}
 
-    def set_aside(env: Envelope, reason: str, detail: str) -> None:
-        parked = ParkedEvent(
-            projection=projection.name,
-            stream_seq=env.stream_seq,
-            notification_id=env.notification_id,
-            subject=env.subject,
-            topic=env.topic,
-            reason=reason,
-            detail=detail,
-            payload=env.payload,
-            parked_at=now(),
-        )
-        park(tx, parked)
-        outcome.parked.append(parked)
+    def set_aside(env: Envelope, models: Sequence[Projection], reason: str, detail: str) -> None:
+        for model in models:
+            parked = ParkedEvent(
+                projection=model.name,
+                stream_seq=env.stream_seq,
+                notification_id=env.notification_id,
+                subject=env.subject,
+                topic=env.topic,
+                reason=reason,
+                detail=detail,
+                payload=env.payload,
+                parked_at=now(),
+            )
+            park(tx, parked)
+            outcomes[model.name].parked.append(parked)
 
     for env in envelopes:
         nid = env.notification_id
         if nid is None:
-            # Nothing to order it by: park it and leave the position where it was.
-            set_aside(env, "no-notification-id", "the message has no numeric Nats-Msg-Id")
+            # Nothing to order it by: park it and leave the positions where they were.
+            set_aside(
+                env, projections, "no-notification-id", "the message has no numeric Nats-Msg-Id"
+            )
             continue
-        if nid <= outcome.position.notification_id:
+        behind: list[Projection] = []
+        for model in projections:
+            outcome = outcomes[model.name]
+            if nid > outcome.position.notification_id:
+                outcome.position = Position(nid, env.stream_seq)
+                behind.append(model)
+                continue
             outcome.skipped += 1
             if nid == outcome.position.notification_id:
                 # The stream was rebuilt: remember where this notification sits now.
                 outcome.position = Position(nid, env.stream_seq)
+        if not behind:
             continue
-        outcome.position = Position(nid, env.stream_seq)
         if env.topic is None:
-            set_aside(env, "no-topic", "the message has no Berth-Topic header")
+            set_aside(env, behind, "no-topic", "the message has no Berth-Topic header")
             continue
         try:
             event = decode(env.topic, env.payload)
         except DecodeError as exc:
-            set_aside(env, exc.reason, str(exc))
+            set_aside(env, behind, exc.reason, str(exc))
             continue
         meta = EventMeta(nid, env.stream_seq, env.subject, env.topic)
-        if not isolate:
-            projection.apply(tx, event, meta)
-            outcome.applied += 1
-            continue
-        try:
-            with tx.savepoint():
-                projection.apply(tx, event, meta)
-        except transient_errors:
-            raise
-        except Exception as exc:
-            set_aside(env, "apply-failed", f"{type(exc).__name__}: {exc}")
-        else:
-            outcome.applied += 1
-    return outcome
+        for model in behind:
+            if not isolate:
+                model.apply(tx, event, meta)
+                outcomes[model.name].applied += 1
+                continue
+            try:
+                with tx.savepoint():
+                    model.apply(tx, event, meta)
+            except transient_errors:
+                raise
+            except Exception as exc:
+                set_aside(env, [model], "apply-failed", f"{type(exc).__name__}: {exc}")
+            else:
+                outcomes[model.name].applied += 1
+    return outcomes

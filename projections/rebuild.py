@@ -6,10 +6,11 @@ transaction; then a runner projects the stream from its first message until it
 has taken in every message that was on the stream when the rebuild began.
 
 A live runner of the same model may keep running meanwhile: both commit only
-from the position they read, under the position row's lock, so they take turns
+from the positions they read, under the position rows' locks, so they take turns
 and neither applies an event twice. The rebuild reads through a consumer of its
-own, deleted at the end; the live runner recreates its consumer from the
-position in the tables.
+own, deleted at the end. The live runner finds the model's position moved at
+its next commit, re-reads the positions and recreates its consumer from the
+lowest; its other models pass over what they already hold.
 """
 
 from __future__ import annotations
@@ -70,11 +71,10 @@ async def rebuild_read_model(name: str, nc: NATS, settings: ReadStoreSettings) -
     rebuild_consumer = f"{consumer_name(name)}-rebuild"
     store = await asyncio.to_thread(open_read_store, settings)
     try:
-        await delete_consumer(js, EVENTS_STREAM, consumer_name(name))
         await asyncio.to_thread(reset_read_model, store, projection)
         until = (await js.stream_info(EVENTS_STREAM)).state.last_seq
         log.info("%s: rebuilding from the stream's first %d messages", name, until)
-        runner = ProjectionRunner(projection, store, nc, consumer=rebuild_consumer)
+        runner = ProjectionRunner([projection], store, nc, consumer=rebuild_consumer)
         await runner.run(asyncio.Event(), until_seq=until)
         log.info(
             "%s: rebuilt up to notification %d (%d applied, %d parked)",

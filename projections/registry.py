@@ -12,6 +12,9 @@ from projections.sessions import SessionView
 from projections.tenants import TenantView
 from projections.usage import ResourceUsage
 
+#: the group ``python -m projections`` runs: every read model, on one consumer
+GROUP = "read-models"
+
 PROJECTIONS: dict[str, Callable[[], Projection]] = {
     SessionView.name: SessionView,
     SessionEvents.name: SessionEvents,

@@ -1,17 +1,20 @@
-"""The projection runner: one read model fed from ``BERTH_EVENTS``, batch by batch.
+"""The projection runner: a group of read models fed from ``BERTH_EVENTS``, batch by batch.
 
-Each round takes a batch of messages (up to a thousand) from the projection's
-durable consumer, projects them in one read-store transaction together with the
-new position, commits, and only then acknowledges the last message. A crash at any
-point leaves the tables and the position consistent; at restart the runner
-reads its position from the tables and reads on from the message after it.
+The models of a group share one durable consumer and one read-store connection:
+each message is delivered and decoded once, whatever the number of models. Each
+round takes a batch of messages (up to a thousand), projects them into every
+model in one read-store transaction together with each model's new position,
+commits, and only then acknowledges the last message. A crash at any point
+leaves the tables and the positions consistent; at restart the runner reads the
+positions from the tables and reads on from the message after the lowest one
+(each model passes over what it already holds).
 
 The runner also guards against a second writer (another runner of the same
-projection, or a rebuild): a batch commits only if the stored position is still
-the one this runner read, and only if its messages follow on without a gap.
+model, or a rebuild): a batch commits only if every stored position is still the
+one this runner read, and only if its messages follow on without a gap.
 Otherwise it re-reads the tables and the stream and carries on from there.
 
-After each commit it announces what the batch changed on core NATS
+After each commit it announces what the batch changed in each model on core NATS
 (:mod:`projections.changes`), fire-and-forget: readers learn of new rows at once,
 and nothing the runner commits or acknowledges depends on that message.
 """
@@ -21,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from nats.aio.client import Client as NATS
@@ -33,7 +36,7 @@ from events.pull import ConsumerGone, PullReader
 from events.streams import EVENTS_STREAM
 from projections.base import Projection
 from projections.batch import BatchOutcome, project_batch
-from projections.changes import ChangeAnnouncer, changes_of
+from projections.changes import Change, ChangeAnnouncer, changes_of
 from projections.consumer import consumer_name, open_consumer, resume_seq
 from projections.envelope import Envelope
 from projections.parking import install_parking
@@ -65,40 +68,55 @@ def stored_position(store: ReadStore, name: str) -> Position:
 
 
 class ProjectionRunner:
+    """Keeps ``projections`` up to date; ``name`` names the group (and its consumer).
+
+    A group of one model is named after it unless ``name`` says otherwise.
+    """
+
     def __init__(
         self,
-        projection: Projection,
+        projections: Sequence[Projection],
         store: ReadStore,
         nc: NATS,
         *,
+        name: str | None = None,
         batch_size: int = 1000,
         idle_timeout: float = 1.0,
         stream: str = EVENTS_STREAM,
         consumer: str | None = None,
     ) -> None:
-        self.projection = projection
+        if not projections:
+            raise ValueError("a projection runner needs at least one read model")
+        names = [p.name for p in projections]
+        if len(set(names)) != len(names):
+            raise ValueError(f"read models named twice in one group: {names}")
+        if name is None and len(projections) > 1:
+            raise ValueError("a group of several read models needs a name")
+        self.projections = list(projections)
+        self.name = name or projections[0].name
         #: the durable consumer it reads (a rebuild reads one of its own)
-        self.consumer = consumer or consumer_name(projection.name)
+        self.consumer = consumer or consumer_name(self.name)
         self.store = store
         self._js: JetStreamContext = nc.jetstream()
         self._batch_size = batch_size
         self._idle_timeout = idle_timeout
         self._stream = stream
         self._nc = nc
-        self._announcer = ChangeAnnouncer(nc, projection.name)
+        self._announcers = {p.name: ChangeAnnouncer(nc, p.name) for p in projections}
         self._reader: PullReader | None = None
         self._next_seq = 0
         self._progress = asyncio.Condition()
         self._reported = 0
-        #: the committed position (valid once the runner has started)
-        self.position = Position()
+        #: each model's committed position (valid once the runner has started)
+        self.positions: dict[str, Position] = {p.name: Position() for p in projections}
         self.applied = 0
         self.skipped = 0
         self.parked = 0
 
     @property
-    def name(self) -> str:
-        return self.projection.name
+    def position(self) -> Position:
+        """The lowest committed position of the group: every model holds what it includes."""
+        return min(self.positions.values(), key=lambda p: p.notification_id)
 
     async def run(self, stop: asyncio.Event, *, until_seq: int | None = None) -> None:
         """Project until ``stop`` is set, or, given ``until_seq``, until that stream message is in.
@@ -156,16 +174,17 @@ class ProjectionRunner:
             )
             return self.position
 
-    def _install_and_read_position(self) -> Position:
+    def _install_and_read_positions(self) -> dict[str, Position]:
         with self.store.transaction(pipelined=False) as tx:
             install_positions(tx)
             install_parking(tx)
-            self.projection.install(tx)
-            ensure_position(tx, self.name)
-            return read_position(tx, self.name)
+            for projection in self.projections:
+                projection.install(tx)
+                ensure_position(tx, projection.name)
+            return {p.name: read_position(tx, p.name) for p in self.projections}
 
     async def _open(self) -> None:
-        self.position = await asyncio.to_thread(self._install_and_read_position)
+        self.positions = await asyncio.to_thread(self._install_and_read_positions)
         start = await resume_seq(self._js, self._stream, self.name, self.position)
         await open_consumer(self._js, self._stream, self.consumer, start)
         self._reader = PullReader(
@@ -206,19 +225,17 @@ class ProjectionRunner:
             fresh.append(env)
             expected += 1
         if fresh:
-            before = self.position.notification_id
-            outcome = await asyncio.to_thread(self._commit, fresh)
-            self._record(outcome)
+            before = {name: p.notification_id for name, p in self.positions.items()}
+            outcomes = await asyncio.to_thread(self._commit, fresh)
+            self._record(outcomes)
             # Before the ack: committed is what readers may see, whatever happens to the ack.
-            await self._announcer.announce(
-                outcome.position.notification_id, changes_of(fresh, before)
-            )
+            await self._announce(fresh, before)
         self._next_seq = expected
         # AckPolicy.ALL: the highest sequence acknowledges the whole batch, after commit.
         await max(messages, key=lambda m: m.metadata.sequence.stream).ack()
         await self._notify()
 
-    def _commit(self, fresh: Sequence[Envelope]) -> BatchOutcome:
+    def _commit(self, fresh: Sequence[Envelope]) -> dict[str, BatchOutcome]:
         not_the_batch: tuple[type[Exception], ...] = (Resync, *self.store.transient_errors)
         try:
             return self._commit_batch(fresh, isolate=False)
@@ -233,39 +250,50 @@ class ProjectionRunner:
             )
             return self._commit_batch(fresh, isolate=True)
 
-    def _commit_batch(self, fresh: Sequence[Envelope], *, isolate: bool) -> BatchOutcome:
+    def _commit_batch(self, fresh: Sequence[Envelope], *, isolate: bool) -> dict[str, BatchOutcome]:
         with self.store.transaction(pipelined=not isolate) as tx:
-            current = read_position(tx, self.name, lock=True)
-            if current != self.position:
-                raise Resync(f"the tables moved to notification {current.notification_id}")
-            outcome = project_batch(
+            # In name order, as every runner and rebuild takes them: no deadlock between two.
+            for name in sorted(self.positions):
+                current = read_position(tx, name, lock=True)
+                if current != self.positions[name]:
+                    raise Resync(f"{name} moved to notification {current.notification_id}")
+            outcomes = project_batch(
                 tx,
-                self.projection,
-                current,
+                self.projections,
+                self.positions,
                 fresh,
                 now=_now,
                 isolate=isolate,
                 transient_errors=self.store.transient_errors,
             )
-            if outcome.position != current:
-                write_position(tx, self.name, outcome.position)
-        return outcome
+            for name, outcome in outcomes.items():
+                if outcome.position != self.positions[name]:
+                    write_position(tx, name, outcome.position)
+        return outcomes
 
-    def _record(self, outcome: BatchOutcome) -> None:
-        self.position = outcome.position
-        self.applied += outcome.applied
-        self.skipped += outcome.skipped
-        self.parked += len(outcome.parked)
-        for parked in outcome.parked:
-            log.warning(
-                "%s: parked stream message %d (notification %s, %s): %s: %s",
-                self.name,
-                parked.stream_seq,
-                parked.notification_id,
-                parked.topic or parked.subject,
-                parked.reason,
-                parked.detail,
-            )
+    def _record(self, outcomes: Mapping[str, BatchOutcome]) -> None:
+        for name, outcome in outcomes.items():
+            self.positions[name] = outcome.position
+            self.applied += outcome.applied
+            self.skipped += outcome.skipped
+            self.parked += len(outcome.parked)
+            for parked in outcome.parked:
+                log.warning(
+                    "%s: parked stream message %d (notification %s, %s): %s: %s",
+                    name,
+                    parked.stream_seq,
+                    parked.notification_id,
+                    parked.topic or parked.subject,
+                    parked.reason,
+                    parked.detail,
+                )
+
+    async def _announce(self, fresh: Sequence[Envelope], before: Mapping[str, int]) -> None:
+        changes = changes_of(fresh, min(before.values()))
+        for name, announcer in self._announcers.items():
+            after = before[name]
+            mine: list[Change] = [c for c in changes if c.notification_id > after]
+            await announcer.announce(self.positions[name].notification_id, mine)
 
     async def _notify(self) -> None:
         async with self._progress:

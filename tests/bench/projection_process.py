@@ -21,7 +21,7 @@ from nats.js.errors import NotFoundError
 
 from events.streams import EVENTS_STREAM
 from projections.consumer import consumer_name
-from projections.registry import projection_names
+from projections.registry import GROUP, projection_names
 from tests.bench.projector import COMMITTED
 from tests.bench.scratch import stop_process
 
@@ -65,20 +65,19 @@ class ProjectionProcess:
             self._changed.notify_all()
 
     async def ready(self, js: JetStreamContext, timeout: float = 60.0) -> None:
-        """Wait until every read model's consumer exists: the runners are reading the stream."""
+        """Wait until the read models' consumer exists: the runner is reading the stream."""
         deadline = time.monotonic() + timeout
-        for name in self.names:
-            while True:
-                try:
-                    await js.consumer_info(EVENTS_STREAM, consumer_name(name))
-                    break
-                except NotFoundError:
-                    pass
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"the projection process exited:\n{self.log_tail()}")
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"read model {name} did not start:\n{self.log_tail()}")
-                await asyncio.sleep(0.05)
+        while True:
+            try:
+                await js.consumer_info(EVENTS_STREAM, consumer_name(GROUP))
+                break
+            except NotFoundError:
+                pass
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the projection process exited:\n{self.log_tail()}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the read models did not start:\n{self.log_tail()}")
+            await asyncio.sleep(0.05)
 
     def wait_for(self, notification_id: int, timeout: float) -> float:
         """Block until every read model holds ``notification_id``; returns when the last did."""

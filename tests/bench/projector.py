@@ -1,11 +1,11 @@
 """``python -m tests.bench.projector``: the projection process, with a clock on each commit.
 
-It runs what ``python -m projections`` runs (every registered read model, each
-with a ``ProjectionRunner`` and a read-store connection of its own, configured by
-the same ``BERTH_*`` variables), except that each read store is wrapped in a
+It runs what ``python -m projections`` runs (every registered read model in one
+group: one ``ProjectionRunner``, one read-store connection, configured by the
+same ``BERTH_*`` variables), except that the read store is wrapped in a
 :class:`CommitClock`. The clock reads the wall-clock time as soon as a
-transaction that moved a projection's position has committed, and writes one
-line per commit to stdout::
+transaction that moved projections' positions has committed, and writes one
+line per projection moved to stdout::
 
     committed <projection> <notification id> <unix time>
 
@@ -29,7 +29,7 @@ import nats
 from events.streams import ensure_streams
 from projections.positions import Position, write_position
 from projections.read_store import Params, ReadStore, Row, Tx, open_read_store
-from projections.registry import create_all
+from projections.registry import GROUP, create_all
 from projections.runner import ProjectionRunner
 from projections.settings import ReadStoreSettings
 from services.manager.settings import NatsSettings
@@ -51,8 +51,8 @@ class _Capture:
         self.statements.append((sql, params))
 
 
-def _position_statement() -> tuple[str, int]:
-    """The statement ``write_position`` moves a position with, and where the id sits in it.
+def _position_statement() -> tuple[str, int, int]:
+    """The statement ``write_position`` moves a position with, and where the name and id sit.
 
     Learnt from ``write_position`` itself, so that the clock follows the runner's
     bookkeeping as it is, without a copy of its SQL.
@@ -61,20 +61,21 @@ def _position_statement() -> tuple[str, int]:
     marker = Position(notification_id=987_654_321, stream_seq=123_456_789)
     write_position(capture, "clock", marker)  # type: ignore[arg-type]
     for sql, params in capture.statements:
-        if marker.notification_id in params:
-            return sql, list(params).index(marker.notification_id)
+        if marker.notification_id in params and "clock" in params:
+            values = list(params)
+            return sql, values.index("clock"), values.index(marker.notification_id)
     raise RuntimeError("write_position no longer writes the notification id as a parameter")
 
 
-POSITION_SQL, POSITION_PARAM = _position_statement()
+POSITION_SQL, NAME_PARAM, POSITION_PARAM = _position_statement()
 
 
 class _PositionSpy:
-    """A transaction that notes the notification id a position write sets."""
+    """A transaction that notes the notification ids its position writes set, by projection."""
 
     def __init__(self, tx: Tx) -> None:
         self._tx = tx
-        self.notification_id: int | None = None
+        self.moved: dict[str, int] = {}
 
     @property
     def dialect(self) -> str:
@@ -83,7 +84,7 @@ class _PositionSpy:
     def execute(self, sql: str, params: Params = ()) -> None:
         self._tx.execute(sql, params)
         if sql == POSITION_SQL:
-            self.notification_id = int(params[POSITION_PARAM])
+            self.moved[str(params[NAME_PARAM])] = int(params[POSITION_PARAM])
 
     def executemany(self, sql: str, rows: Sequence[Params]) -> None:
         self._tx.executemany(sql, rows)
@@ -101,9 +102,8 @@ class _PositionSpy:
 class CommitClock:
     """A read store that reports each committed position move with the time it committed."""
 
-    def __init__(self, inner: ReadStore, projection: str) -> None:
+    def __init__(self, inner: ReadStore) -> None:
         self._inner = inner
-        self._projection = projection
 
     @property
     def dialect(self) -> str:
@@ -120,10 +120,12 @@ class CommitClock:
             yield spy
         # Leaving the inner block returned only once COMMIT did.
         committed_at = time.time()
-        if spy.notification_id is not None:
-            line = f"{COMMITTED} {self._projection} {spy.notification_id} {committed_at:.6f}\n"
+        if spy.moved:
+            lines = "".join(
+                f"{COMMITTED} {name} {nid} {committed_at:.6f}\n" for name, nid in spy.moved.items()
+            )
             with _stdout_lock:
-                sys.stdout.write(line)
+                sys.stdout.write(lines)
                 sys.stdout.flush()
 
     def recover(self) -> None:
@@ -140,18 +142,12 @@ async def _main() -> None:
         loop.add_signal_handler(sig, stop.set)
     settings = ReadStoreSettings.from_env()
     nc = await nats.connect(NatsSettings.from_env().url, max_reconnect_attempts=-1)
-    projections = create_all()
-    stores = [CommitClock(open_read_store(settings), p.name) for p in projections]
+    store = CommitClock(open_read_store(settings))
     try:
         await ensure_streams(nc.jetstream())
-        runners = [
-            ProjectionRunner(projection, store, nc)
-            for projection, store in zip(projections, stores, strict=True)
-        ]
-        await asyncio.gather(*(runner.run(stop) for runner in runners))
+        await ProjectionRunner(create_all(), store, nc, name=GROUP).run(stop)
     finally:
-        for store in stores:
-            store.close()
+        store.close()
         await nc.drain()
 
 

@@ -38,7 +38,7 @@ async def test_every_projected_event_is_announced_once_its_rows_are_committed(
 
     sub = await nc.subscribe(changes_subject("sessions"), cb=on_message)
     store = open_read_store(settings)
-    runner = ProjectionRunner(SessionView(), store, nc, batch_size=7)
+    runner = ProjectionRunner([SessionView()], store, nc, batch_size=7)
     stop = asyncio.Event()
     task = asyncio.create_task(runner.run(stop))
     try:

@@ -209,7 +209,7 @@ async def _project(
     settings: ReadStoreSettings, nc: NATS, projection: Projection, last: int
 ) -> None:
     store = open_read_store(settings)
-    runner = ProjectionRunner(projection, store, nc)
+    runner = ProjectionRunner([projection], store, nc)
     stop = asyncio.Event()
     task = asyncio.create_task(runner.run(stop))
     try:

@@ -69,7 +69,7 @@ async def test_undecodable_events_are_parked_and_the_runner_goes_on(
     await publish_good(nid + 5, 1)
 
     store = open_read_store(read_settings)
-    runner = ProjectionRunner(SessionView(), store, nc)
+    runner = ProjectionRunner([SessionView()], store, nc)
     stop = asyncio.Event()
     task = asyncio.create_task(runner.run(stop))
     try:

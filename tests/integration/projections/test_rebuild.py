@@ -9,7 +9,13 @@ from nats.aio.client import Client as NATS
 
 from projections.read_store import open_read_store
 from projections.rebuild import rebuild_read_model
-from projections.registry import UnknownProjection
+from projections.registry import (
+    GROUP,
+    UnknownProjection,
+    create_all,
+    create_projection,
+    projection_names,
+)
 from projections.runner import ProjectionRunner
 from projections.sessions import SessionView
 from projections.settings import ReadStoreSettings
@@ -46,7 +52,7 @@ async def test_a_rebuild_beside_a_live_runner_ends_with_the_same_tables(
     backbone.request_sessions(600, cancel_every=3)
     await backbone.relayed()
     store = open_read_store(read_settings)
-    live = ProjectionRunner(SessionView(), store, nc, batch_size=100)
+    live = ProjectionRunner([SessionView()], store, nc, batch_size=100)
     stop = asyncio.Event()
     task = asyncio.create_task(live.run(stop))
     try:
@@ -65,6 +71,37 @@ async def test_a_rebuild_beside_a_live_runner_ends_with_the_same_tables(
     assert len(rebuilt["session_view"]) == 900
     assert await rebuild_read_model("sessions", nc, reference_settings) == last
     assert dump_model(reference_settings, SessionView()) == rebuilt
+
+
+async def test_a_rebuild_beside_the_live_group_leaves_every_model_as_built_from_zero(
+    backbone: Backbone,
+    nc: NATS,
+    read_settings: ReadStoreSettings,
+    reference_settings: ReadStoreSettings,
+) -> None:
+    """The group's runner re-reads from the rebuilt model's position; the others skip."""
+    backbone.request_sessions(400, cancel_every=3)
+    await backbone.relayed()
+    store = open_read_store(read_settings)
+    live = ProjectionRunner(create_all(), store, nc, name=GROUP, batch_size=100)
+    stop = asyncio.Event()
+    task = asyncio.create_task(live.run(stop))
+    try:
+        await live.wait_for(200, timeout=30)
+        rebuild = asyncio.create_task(rebuild_read_model("sessions", nc, read_settings))
+        backbone.request_sessions(200, cancel_every=4)
+        await asyncio.wait_for(rebuild, timeout=60)
+        last = await backbone.relayed()
+        await live.wait_for(last, timeout=60)
+    finally:
+        stop.set()
+        await task
+        store.close()
+
+    for name in projection_names():
+        assert await rebuild_read_model(name, nc, reference_settings) == last
+        model = create_projection(name)
+        assert dump_model(reference_settings, model) == dump_model(read_settings, model), name
 
 
 async def test_rebuilding_an_empty_stream_gives_empty_tables(

@@ -22,7 +22,7 @@ async def run_until(
 ) -> ProjectionRunner:
     """Run a SessionView runner until its tables include ``notification_id``, then stop it."""
     store = open_read_store(settings)
-    runner = ProjectionRunner(SessionView(), store, nc, **options)  # type: ignore[arg-type]
+    runner = ProjectionRunner([SessionView()], store, nc, **options)  # type: ignore[arg-type]
     stop = asyncio.Event()
     task = asyncio.create_task(runner.run(stop))
     try:
@@ -105,7 +105,7 @@ async def test_a_runner_follows_events_as_they_are_stored(
 ) -> None:
     settings = ReadStoreSettings(sqlite_path=tmp_path / "readmodels.sqlite3")
     store = open_read_store(settings)
-    runner = ProjectionRunner(SessionView(), store, nc)
+    runner = ProjectionRunner([SessionView()], store, nc)
     stop = asyncio.Event()
     task = asyncio.create_task(runner.run(stop))
     try:
@@ -124,7 +124,7 @@ async def test_a_runner_rides_out_a_nats_server_restart(
 ) -> None:
     settings = ReadStoreSettings(sqlite_path=tmp_path / "readmodels.sqlite3")
     store = open_read_store(settings)
-    runner = ProjectionRunner(SessionView(), store, nc)
+    runner = ProjectionRunner([SessionView()], store, nc)
     stop = asyncio.Event()
     task = asyncio.create_task(runner.run(stop))
     try:

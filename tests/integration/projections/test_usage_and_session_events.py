@@ -45,7 +45,9 @@ def project(settings: ReadStoreSettings, events: list[DomainEvent]) -> None:
             install_parking(tx)
             for model in models:
                 model.install(tx)
-                outcome = project_batch(tx, model, Position(), envelopes, now=lambda: "now")
+                outcome = project_batch(
+                    tx, [model], {model.name: Position()}, envelopes, now=lambda: "now"
+                )[model.name]
                 write_position(tx, model.name, outcome.position)
     finally:
         store.close()

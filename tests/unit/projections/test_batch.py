@@ -15,6 +15,7 @@ from projections.envelope import Envelope
 from projections.parking import install_parking, list_parked
 from projections.positions import Position, install_positions
 from projections.read_store import ReadStore, Row, SqliteReadStore
+from projections.session_events import SessionEvents
 from projections.sessions import SessionView
 from projections.settings import ReadStoreSettings
 from tests.unit.projections.fakes import FussySessionView, cancelled, envelope, raw, requested
@@ -41,8 +42,13 @@ def project(
         model.install(tx)
     with store.transaction() as tx:
         return project_batch(
-            tx, model, position, envelopes, now=lambda: "2030-01-01T00:00:00+00:00", isolate=isolate
-        )
+            tx,
+            [model],
+            {model.name: position},
+            envelopes,
+            now=lambda: "2030-01-01T00:00:00+00:00",
+            isolate=isolate,
+        )[model.name]
 
 
 def rows(store: ReadStore, sql: str) -> list[Row]:
@@ -148,3 +154,74 @@ def test_a_failing_batch_fails_whole_unless_isolated(store: ReadStore) -> None:
     [parked] = list_parked(store, "fussy")
     assert (parked.notification_id, parked.reason) == (2, "apply-failed")
     assert "cannot handle poison" in parked.detail
+
+
+def project_group(
+    store: ReadStore,
+    models: list[Projection],
+    positions: dict[str, Position],
+    envelopes: list[Envelope],
+    isolate: bool = False,
+) -> dict[str, BatchOutcome]:
+    with store.transaction() as tx:
+        install_positions(tx)
+        install_parking(tx)
+        for model in models:
+            model.install(tx)
+    with store.transaction() as tx:
+        return project_batch(tx, models, positions, envelopes, now=lambda: "now", isolate=isolate)
+
+
+def test_models_of_a_group_each_take_the_events_beyond_their_own_position(
+    store: ReadStore,
+) -> None:
+    first, second = uuid4(), uuid4()
+    sessions, history = SessionView(), SessionEvents()
+    batch = [envelope(1, requested(first, "a")), envelope(2, requested(second, "b"))]
+
+    outcomes = project_group(
+        store,
+        [sessions, history],
+        {sessions.name: Position(), history.name: Position(1, 1)},
+        batch,
+    )
+
+    assert (outcomes["sessions"].applied, outcomes["sessions"].skipped) == (2, 0)
+    assert (outcomes[history.name].applied, outcomes[history.name].skipped) == (1, 1)
+    assert outcomes["sessions"].position == outcomes[history.name].position == Position(2, 2)
+    assert rows(store, "SELECT name FROM session_view ORDER BY name") == [("a",), ("b",)]
+    assert rows(store, "SELECT session_id FROM session_event_log") == [(str(second),)]
+
+
+def test_an_undecodable_message_is_parked_for_each_model_that_needed_it(store: ReadStore) -> None:
+    sessions, history = SessionView(), SessionEvents()
+    bad = raw(2, "session.SessionTeleported@1", b"{}")
+
+    outcomes = project_group(
+        store,
+        [sessions, history],
+        {sessions.name: Position(), history.name: Position(2, 2)},
+        [bad],
+    )
+
+    assert [p.projection for p in list_parked(store)] == ["sessions"]
+    assert outcomes["sessions"].position == Position(2, 2)
+    assert outcomes[history.name].skipped == 1
+
+
+def test_an_isolated_failure_parks_the_event_for_the_failing_model_alone(
+    store: ReadStore,
+) -> None:
+    good, bad = uuid4(), uuid4()
+    fussy, history = FussySessionView(), SessionEvents()
+    batch = [envelope(1, requested(good, "fine")), envelope(2, requested(bad, "poison"))]
+    positions = {fussy.name: Position(), history.name: Position()}
+    with pytest.raises(ValueError, match="poison"):
+        project_group(store, [fussy, history], positions, batch)
+
+    outcomes = project_group(store, [fussy, history], positions, batch, isolate=True)
+
+    assert (outcomes["fussy"].applied, len(outcomes["fussy"].parked)) == (1, 1)
+    assert (outcomes[history.name].applied, outcomes[history.name].parked) == (2, [])
+    assert rows(store, "SELECT count(*) FROM session_event_log") == [(2,)]
+    assert [(p.projection, p.notification_id) for p in list_parked(store)] == [("fussy", 2)]

@@ -38,7 +38,7 @@ def project(store: ReadStore, model: Projection, events: list[DomainEvent]) -> N
         install_positions(tx)
         install_parking(tx)
         model.install(tx)
-        project_batch(tx, model, Position(), envelopes, now=lambda: "now")
+        project_batch(tx, [model], {model.name: Position()}, envelopes, now=lambda: "now")
 
 
 def rows(store: ReadStore, sql: str) -> list[Row]:

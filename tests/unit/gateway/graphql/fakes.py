@@ -144,7 +144,9 @@ class Projected:
         for model, announcer in zip(self.models, self.announcers, strict=True):
             with self.store.transaction() as tx:
                 before = read_position(tx, model.name)
-                outcome = project_batch(tx, model, before, envelopes, now=lambda: "now")
+                outcome = project_batch(
+                    tx, [model], {model.name: before}, envelopes, now=lambda: "now"
+                )[model.name]
                 write_position(tx, model.name, outcome.position)
             await announcer.announce(
                 outcome.position.notification_id, changes_of(envelopes, before.notification_id)
