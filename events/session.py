@@ -8,7 +8,7 @@ status history of a session is its event stream.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 from uuid import UUID
 
 import msgspec
@@ -69,12 +69,42 @@ class SessionScheduled(_SessionEvent, frozen=True, kw_only=True):
     reason: str = "placed"
 
 
+class KernelObservation(msgspec.Struct, frozen=True, kw_only=True):
+    """An agent's observation of one kernel: created, started, exited, failed, vanished."""
+
+    kernel_id: UUID
+    state: str
+    exit_code: int | None = None
+    detail: str = ""
+
+
 class SessionPreparing(_SessionEvent, frozen=True, kw_only=True):
+    """Version 2: carries the observation that caused it (one event instead of two)."""
+
+    class_version: ClassVar[int] = 2
+
     reason: str = "first kernel is being created"
+    #: the kernel observation this transition answers, ingested with it; None when no
+    #: single observation caused it
+    observed: KernelObservation | None = None
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["observed"] = None
 
 
 class SessionRunning(_SessionEvent, frozen=True, kw_only=True):
+    """Version 2: carries the observation that caused it (one event instead of two)."""
+
+    class_version: ClassVar[int] = 2
+
     reason: str = "all kernels started"
+    #: the kernel observation this transition answers, ingested with it
+    observed: KernelObservation | None = None
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["observed"] = None
 
 
 class SessionTerminating(_SessionEvent, frozen=True, kw_only=True):
@@ -103,7 +133,11 @@ class SessionRequeued(_SessionEvent, frozen=True, kw_only=True):
 
 
 class KernelObserved(_SessionEvent, frozen=True, kw_only=True):
-    """An agent's observation of one kernel (created, started, exited), ingested once."""
+    """An agent's observation of one kernel (created, started, exited), ingested once.
+
+    An observation that moves the session to PREPARING or RUNNING travels inside
+    that transition (``observed``) instead.
+    """
 
     kernel_id: UUID
     state: str

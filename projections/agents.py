@@ -27,6 +27,7 @@ from events.agent import (
 )
 from events.base import DomainEvent
 from projections.base import EventMeta, Projection
+from projections.json_text import json_text
 from projections.read_store import Tx
 from services.manager.scheduler.slots import ResourceSlots
 
@@ -35,8 +36,7 @@ LOST = "LOST"
 DECOMMISSIONED = "DECOMMISSIONED"
 
 
-def _json(value: object) -> str:
-    return json.dumps(value, sort_keys=True)
+_json = json_text
 
 
 class AgentView(Projection):

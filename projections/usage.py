@@ -24,6 +24,7 @@ from events.agent import KernelAssigned, KernelReleased
 from events.base import DomainEvent
 from events.session import SessionRequested
 from projections.base import EventMeta, Projection
+from projections.json_text import json_text
 from projections.read_store import Tx
 
 #: the owner columns every usage row carries, finest grain first
@@ -91,7 +92,7 @@ class ResourceUsage(Projection):
                         str(event.kernel_id),
                         str(event.session_id),
                         str(event.originator_id),
-                        json.dumps(event.slots, sort_keys=True),
+                        json_text(event.slots),
                         event.timestamp.isoformat(),
                     ),
                 )
@@ -134,6 +135,6 @@ class ResourceUsage(Projection):
                 *owner,
                 kernels + 1,
                 decimal_text(kernel_seconds + seconds),
-                json.dumps(slot_seconds, sort_keys=True),
+                json_text(slot_seconds),
             ),
         )

@@ -61,6 +61,7 @@ from tests.bench.scratch import (
     pg_unreachable_reason,
 )
 from tests.bench.signed_load import LoadRun, Target, split
+from tests.bench.spy import sampled
 
 BACKENDS = ("sqlite", "postgres")
 CLIENTS = ("lean", "sdk")
@@ -86,6 +87,8 @@ class Options:
     #: store saves for the raw figure (batched), and single saves within a time budget
     raw_events: int = 5000
     raw_singles: int = 1000
+    #: py-spy samples of the stack's processes while measuring, written here
+    profile_dir: Path | None = None
 
 
 @contextmanager
@@ -283,11 +286,13 @@ def _client_name(options: Options) -> str:
 
 
 @contextmanager
-def _metered(pids: dict[str, int], result: RunResult) -> Iterator[None]:
+def _metered(pids: dict[str, int], result: RunResult, options: Options) -> Iterator[None]:
     """CPU per process, and the machine's load average, over the measured requests."""
     meter = CpuMeter(pids)
     before = os.getloadavg()[0]
-    yield
+    spied = {name: pid for name, pid in pids.items() if name != "nats" and pid != os.getpid()}
+    with sampled(spied, options.profile_dir, result.backend):
+        yield
     result.cpu = meter.read()
     result.load = (before, os.getloadavg()[0])
 
@@ -300,14 +305,14 @@ async def _requests(
     async with _sdk_client(stack.url, keys, options.concurrency) as berth:
         await _send(berth, options.warmup, options.concurrency, "warm-")
         if options.client == "sdk":
-            with _metered(pids, result):
+            with _metered(pids, result, options):
                 return await _send(berth, options.requests, options.concurrency, "s-")
     shares = split(options.requests, options.clients, options.concurrency, "s-")
     target = Target("127.0.0.1", stack.port, keys["access_key"], keys["secret_key"])
     run = LoadRun(target, shares, {"image": IMAGE, "resources": SESSION})
     try:
         await asyncio.to_thread(run.wait_ready)  # connected and warmed up, off the clock
-        with _metered(pids, result):
+        with _metered(pids, result, options):
             began, outcome = await asyncio.to_thread(run.go)
     finally:
         run.close()
@@ -360,6 +365,12 @@ def add_parser(benchmarks: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="the whole stack (default), or the gateway alone with a stub for the manager",
     )
     bench.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="py-spy samples of each process of the stack while measuring, one file each in DIR",
+    )
+    bench.add_argument(
         "--pg-dsn",
         default=os.environ.get("BERTH_BENCH_PG_DSN", DEFAULT_PG_ADMIN_DSN),
         help="a PostgreSQL server to create the scratch databases on (BERTH_BENCH_PG_DSN)",
@@ -376,6 +387,7 @@ def run_from_args(args: argparse.Namespace, progress: Callable[[str], None]) -> 
         clients=args.clients,
         manager=args.manager,
         pg_admin_dsn=args.pg_dsn,
+        profile_dir=args.profile,
     )
     backends = list(BACKENDS) if args.store == "both" else [args.store]
     if options.manager == "stub":

@@ -33,7 +33,6 @@ import os
 import platform
 import random
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -57,6 +56,7 @@ from services.manager.client import ManagerClient
 from tests.bench.cpu import CpuMeter, CpuUse
 from tests.bench.projection_process import REPO_ROOT
 from tests.bench.scratch import nats_server, pg_database, pg_unreachable_reason, stop_process
+from tests.bench.spy import sampled
 
 BACKENDS = ("sqlite", "postgres")
 ORDERS = ("fifo", "lifo", "drf", "priority")
@@ -241,11 +241,6 @@ async def run_one(
         env = {k: v for k, v in os.environ.items() if not k.startswith("BERTH_")}
         env |= {"BERTH_DATA_DIR": str(work), "BERTH_NATS_URL": natsd.url, "PYTHONUNBUFFERED": "1"}
         env |= store_env
-        if options.profile_dir is not None:
-            options.profile_dir.mkdir(parents=True, exist_ok=True)
-            env["BERTH_MANAGER_PROFILE"] = str(
-                options.profile_dir / f"manager-{backend}-{order}.prof"
-            )
         manager = Child("manager", ["-m", "services.manager", "serve"], env, work)
         fleet: Child | None = None
         nc = await nats.connect(natsd.url)
@@ -290,14 +285,10 @@ async def run_one(
             pids = {"manager": manager.proc.pid, "fleet": fleet.proc.pid, "nats": natsd.pid}
             meter = CpuMeter(pids | {"bench": os.getpid()})
             progress(f"{backend}/{order}: sending {options.requests} requests")
-            profiler = _profile(manager, options, f"manager-{backend}-{order}")
-            try:
+            spied = {"manager": manager.proc.pid}
+            with sampled(spied, options.profile_dir, f"{backend}-{order}"):
                 sent, last_reply = await _send_requests(nc, admin, group, options, order)
                 await _all_placed(placements, options, progress, f"{backend}/{order}")
-            finally:
-                if profiler is not None:
-                    profiler.send_signal(signal.SIGINT)
-                    profiler.wait(60)
             first = min(s.mono for s in sent)
             result.request_rate = options.requests / max(last_reply - first, 1e-9)
             result.cpu = meter.read()
@@ -314,20 +305,6 @@ async def run_one(
     shutil.rmtree(work, ignore_errors=True)
     result.log_dir = ""
     return result
-
-
-def _profile(manager: Child, options: Options, name: str) -> subprocess.Popen[bytes] | None:
-    """py-spy sampling every thread of the manager (non-blocking), or None when not asked for."""
-    if options.profile_dir is None:
-        return None
-    options.profile_dir.mkdir(parents=True, exist_ok=True)
-    output = options.profile_dir / f"{name}.txt"
-    py_spy = Path(sys.executable).with_name("py-spy")
-    args = ["record", "--pid", str(manager.proc.pid), "--rate", "250", "--nonblocking"]
-    args += ["--threads", "--format", "raw", "--output", str(output)]
-    return subprocess.Popen(
-        [str(py_spy), *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
 
 
 async def _all_placed(

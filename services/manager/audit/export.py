@@ -62,8 +62,8 @@ def embeddable(payload: bytes) -> bool:
         return False  # a JSON parser would drop the surrounding whitespace
     try:
         msgspec.json.decode(payload)
-    except msgspec.DecodeError:
-        return False
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return False  # not JSON, or not UTF-8 (msgspec raises the latter for a bare 0x80)
     return True
 
 

@@ -2,7 +2,9 @@
 
 PENDING → SCHEDULED → PREPARING → RUNNING → TERMINATING → TERMINATED, plus ERROR
 and CANCELLED. The session learns about its containers only from its agents'
-observations (``KernelObserved``), and answers each with at most one transition.
+observations, and answers each with at most one transition. An observation that
+moves the session to PREPARING or RUNNING is carried by that transition's event
+(``observed``); any other is recorded as ``KernelObserved``.
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ from enum import StrEnum
 from typing import ClassVar
 from uuid import UUID, uuid5
 
+import msgspec
+
 from events.base import DomainEvent
 from events.session import (
     KernelAssignment,
+    KernelObservation,
     KernelObserved,
     KernelSpec,
     Mount,
@@ -209,25 +214,30 @@ class Session(Aggregate):
             return []  # about an earlier placement, or already known to be gone
         if kernel.state is state:
             return []
-        self._record(
-            KernelObserved,
-            at,
-            kernel_id=kernel_id,
-            state=str(state),
-            exit_code=exit_code,
-            detail=detail,
+        observation = KernelObservation(
+            kernel_id=kernel_id, state=str(state), exit_code=exit_code, detail=detail
         )
         if state is KernelState.CREATED and self.status is SessionStatus.SCHEDULED:
-            self._record(SessionPreparing, at)
-        elif state is KernelState.STARTED and self.status in (
+            self._record(SessionPreparing, at, observed=observation)
+            return []
+        if state is KernelState.STARTED and self.status in (
             SessionStatus.SCHEDULED,
             SessionStatus.PREPARING,
         ):
+            pending: KernelObservation | None = observation
             if self.status is SessionStatus.SCHEDULED:
-                self._record(SessionPreparing, at)
-            if all(k.state is KernelState.STARTED for k in self.kernels.values()):
-                self._record(SessionRunning, at)
-        elif state in GONE:
+                self._record(SessionPreparing, at, observed=observation)
+                pending = None
+            if all(
+                k.state is KernelState.STARTED or k.kernel_id == kernel_id
+                for k in self.kernels.values()
+            ):
+                self._record(SessionRunning, at, observed=pending)
+            elif pending is not None:
+                self._record(KernelObserved, at, **msgspec.structs.asdict(pending))
+            return []
+        self._record(KernelObserved, at, **msgspec.structs.asdict(observation))
+        if state in GONE:
             return self._after_kernel_gone(kernel, state, detail, at)
         return []
 
@@ -281,12 +291,14 @@ class Session(Aggregate):
                 }
                 self._status(SessionStatus.SCHEDULED, event.reason)
             case KernelObserved():
-                kernel = self.kernels[event.kernel_id]
-                kernel.state = KernelState(event.state)
-                kernel.exit_code = event.exit_code
+                self._observed(event.kernel_id, event.state, event.exit_code)
             case SessionPreparing():
+                if (seen := event.observed) is not None:
+                    self._observed(seen.kernel_id, seen.state, seen.exit_code)
                 self._status(SessionStatus.PREPARING, event.reason)
             case SessionRunning():
+                if (seen := event.observed) is not None:
+                    self._observed(seen.kernel_id, seen.state, seen.exit_code)
                 self.running_since = event.timestamp
                 self._status(SessionStatus.RUNNING, event.reason)
             case SessionTerminating():
@@ -305,6 +317,11 @@ class Session(Aggregate):
                 self._status(SessionStatus.PENDING, event.reason)
             case _:
                 raise TypeError(f"Session cannot apply {type(event).__name__}")
+
+    def _observed(self, kernel_id: UUID, state: str, exit_code: int | None) -> None:
+        kernel = self.kernels[kernel_id]
+        kernel.state = KernelState(state)
+        kernel.exit_code = exit_code
 
     def _status(self, status: SessionStatus, reason: str) -> None:
         self.status = status

@@ -21,7 +21,13 @@ from nats.js.errors import NotFoundError
 
 from events.agent import AgentRegistered
 from events.base import DomainEvent
-from events.session import KernelObserved, SessionScheduled, SessionTerminated
+from events.session import (
+    KernelObserved,
+    SessionPreparing,
+    SessionRunning,
+    SessionScheduled,
+    SessionTerminated,
+)
 from events.streams import EVENTS_STREAM
 from services.agent.simulated.control import ControlRequest, steer
 from services.manager.client import ManagerClient
@@ -221,5 +227,10 @@ async def test_a_restarted_fleet_picks_up_its_kernels_where_it_left_them(
     assert isinstance(finished, SessionTerminated)
     assert (finished.exit_code, finished.result) == (5, "failure")
     for sid in (notebook, job):
-        observed = [e.state for e in cluster.watch.by_id[sid] if isinstance(e, KernelObserved)]
+        observed = []
+        for e in cluster.watch.by_id[sid]:
+            if isinstance(e, KernelObserved):
+                observed.append(e.state)
+            elif isinstance(e, SessionPreparing | SessionRunning) and e.observed is not None:
+                observed.append(e.observed.state)
         assert observed == ["created", "started", "exited"], (sid, observed)

@@ -5,9 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
+import msgspec
 import pytest
 
-from events.session import KernelAssignment, SessionRequested
+from events import codec
+from events.session import (
+    KernelAssignment,
+    KernelObservation,
+    KernelObserved,
+    SessionPreparing,
+    SessionRequested,
+    SessionRunning,
+)
 from services.manager.domain.session import (
     KernelState,
     Session,
@@ -83,6 +92,59 @@ def test_a_cluster_session_runs_only_when_every_kernel_started() -> None:
     others = session.observe(kernels[1].kernel_id, KernelState.EXITED, 1, "", T0)
     assert session.status is SessionStatus.TERMINATING
     assert {k.index for k in others} == {0, 2}
+
+
+def test_an_observation_that_moves_the_session_travels_inside_the_transition() -> None:
+    session = scheduled("interactive", kernels=2)
+    first, second = sorted(session.kernels.values(), key=lambda k: k.index)
+    session.collect_events()
+
+    session.observe(first.kernel_id, KernelState.CREATED, None, "", T0)
+    session.observe(first.kernel_id, KernelState.STARTED, None, "", T0)
+    session.observe(second.kernel_id, KernelState.STARTED, None, "", T0)
+
+    events = session.collect_events()
+    assert [type(e).__name__ for e in events] == [
+        "SessionPreparing",
+        "KernelObserved",
+        "SessionRunning",
+    ]
+    preparing, observed, running = events
+    assert isinstance(preparing, SessionPreparing) and isinstance(running, SessionRunning)
+    assert preparing.observed == KernelObservation(kernel_id=first.kernel_id, state="created")
+    assert isinstance(observed, KernelObserved)
+    assert (observed.kernel_id, observed.state) == (first.kernel_id, "started")
+    assert running.observed == KernelObservation(kernel_id=second.kernel_id, state="started")
+    assert {k.state for k in session.kernels.values()} == {KernelState.STARTED}
+
+
+def test_a_start_seen_before_any_creation_prepares_and_runs_with_one_observation() -> None:
+    session = scheduled("batch")
+    (kernel,) = session.kernels.values()
+    session.collect_events()
+
+    session.observe(kernel.kernel_id, KernelState.STARTED, None, "", T0)
+
+    preparing, running = session.collect_events()
+    assert isinstance(preparing, SessionPreparing) and isinstance(running, SessionRunning)
+    assert preparing.observed is not None and preparing.observed.state == "started"
+    assert running.observed is None
+    assert session.kernels[kernel.kernel_id].state is KernelState.STARTED
+
+
+def test_a_version_1_transition_reads_as_one_without_an_observation() -> None:
+    session = scheduled("batch")
+    payload = msgspec.json.encode(
+        {
+            "originator_id": str(session.id),
+            "originator_version": 3,
+            "timestamp": T0.isoformat(),
+            "reason": "first kernel is being created",
+        }
+    )
+    event = codec.decode("session.SessionPreparing@1", payload)
+    assert isinstance(event, SessionPreparing)
+    assert (event.reason, event.observed) == ("first kernel is being created", None)
 
 
 def test_destroy_cancels_while_pending_and_stops_while_running() -> None:
