@@ -21,7 +21,13 @@ from nats.aio.client import Client as NATS
 from events import commands as cmd
 from events.streams import ensure_streams
 from events.subjects import command_subject
-from services.manager import auth_queries, cluster_handlers, session_handlers, tenant_handlers
+from services.manager import (
+    auth_queries,
+    cluster_handlers,
+    collector,
+    session_handlers,
+    tenant_handlers,
+)
 from services.manager.aggregates import Aggregates
 from services.manager.batching import RequestBatcher
 from services.manager.bootstrap_admin import ensure_first_admin
@@ -188,6 +194,7 @@ async def serve(store: EventStore, nc: NATS, stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     wake = asyncio.Event()
     ctx = ManagerContext.open(store)
+    collector.settle()
 
     waking = threading.Event()
 
