@@ -21,10 +21,10 @@ from nats.aio.client import Client as NATS
 from events import commands as cmd
 from events.streams import ensure_streams
 from events.subjects import command_subject
+from services import collector
 from services.manager import (
     auth_queries,
     cluster_handlers,
-    collector,
     session_handlers,
     tenant_handlers,
 )
@@ -194,7 +194,9 @@ async def serve(store: EventStore, nc: NATS, stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     wake = asyncio.Event()
     ctx = ManagerContext.open(store)
-    collector.settle()
+    # The aggregates in memory grow with the sessions and agents known: full collections
+    # rare (the state replayed at start frozen), young ones every 50,000 allocations.
+    collector.settle(young=50_000, middle=50, full=100)
 
     waking = threading.Event()
 
