@@ -5,6 +5,11 @@ registered under a stable type name ``<kind>.<EventName>`` (its *topic*), which
 is what the event store and the stream record, so classes can move between
 modules without breaking stored history. ``class_version`` plus static
 ``upcast_vN_vN1(state)`` methods on the class turn old payloads into new ones.
+
+Events and the values inside them are immutable and never refer back to what
+holds them, so they cannot be part of a reference cycle: they are declared
+``gc=False``, and the cyclic garbage collector does not track them (the manager
+keeps many in memory; reference counting frees them).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import msgspec
 UpcastFn = Callable[[dict[str, Any]], None]
 
 
-class DomainEvent(msgspec.Struct, frozen=True, kw_only=True):
+class DomainEvent(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """A decided fact about one aggregate, at one version, at one time."""
 
     originator_id: UUID

@@ -16,7 +16,7 @@ import msgspec
 from events.base import DomainEvent
 
 
-class QueuedSession(msgspec.Struct, frozen=True, kw_only=True):
+class QueuedSession(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     session_id: UUID
     kernels: list[dict[str, str]]
     image: str
@@ -31,19 +31,19 @@ class QueuedSession(msgspec.Struct, frozen=True, kw_only=True):
     designated_agent: UUID | None = None
 
 
-class PlacedKernel(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+class PlacedKernel(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False):
     index: int
     kernel_id: UUID
     agent_id: UUID
     slots: dict[str, str]
 
 
-class PlacedSession(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+class PlacedSession(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False):
     session_id: UUID
     kernels: list[PlacedKernel]
 
 
-class SchedulingFailure(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+class SchedulingFailure(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False):
     session_id: UUID
     reason: str
     attempts: int

@@ -16,13 +16,13 @@ import msgspec
 from events.base import DomainEvent
 
 
-class Mount(msgspec.Struct, frozen=True, kw_only=True):
+class Mount(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     source: str
     target: str
     read_only: bool = False
 
 
-class KernelSpec(msgspec.Struct, frozen=True, kw_only=True):
+class KernelSpec(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """What one container of the session gets (a cluster session has several)."""
 
     index: int
@@ -30,7 +30,7 @@ class KernelSpec(msgspec.Struct, frozen=True, kw_only=True):
     slots: dict[str, str]
 
 
-class KernelAssignment(msgspec.Struct, frozen=True, kw_only=True):
+class KernelAssignment(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     index: int
     kernel_id: UUID
     agent_id: UUID
@@ -69,7 +69,7 @@ class SessionScheduled(_SessionEvent, frozen=True, kw_only=True):
     reason: str = "placed"
 
 
-class KernelObservation(msgspec.Struct, frozen=True, kw_only=True):
+class KernelObservation(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """An agent's observation of one kernel: created, started, exited, failed, vanished."""
 
     kernel_id: UUID

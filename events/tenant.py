@@ -24,7 +24,7 @@ Role = Literal["superadmin", "domain_admin", "user"]
 ROLES: tuple[Role, ...] = ("superadmin", "domain_admin", "user")
 
 
-class PolicyLimits(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+class PolicyLimits(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, gc=False):
     """What a resource policy allows. ``None`` (or a missing slot) means unlimited.
 
     Slot amounts are decimal strings (``"4"``, ``"17179869184"``, ``"0.5"``), so
@@ -45,7 +45,7 @@ class PolicyLimits(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True
     allowed_resource_groups: list[str] = msgspec.field(default_factory=list)
 
 
-class SealedSecret(msgspec.Struct, frozen=True, kw_only=True):
+class SealedSecret(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """An AES-GCM ciphertext and what is needed to open it (except the key)."""
 
     #: which manager key sealed it (a fingerprint, not the key)

@@ -187,6 +187,11 @@ async def run_scheduler(
             continue
         if summary.placed >= settings.scheduler_batch:
             wake.set()  # more may be waiting
+        elif settings.scheduler_rest > 0:
+            # A lone request after a quiet spell is placed at once; under a stream of them
+            # the rest gathers what arrives meanwhile into the next round's transaction.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=settings.scheduler_rest)
 
 
 async def serve(store: EventStore, nc: NATS, stop: asyncio.Event) -> None:

@@ -66,6 +66,9 @@ class ManagerSettings:
     scheduler_tick: float = 1.0
     #: most placements decided (and saved in one transaction) per group and round
     scheduler_batch: int = 1000
+    #: seconds the scheduler rests after a round before it answers the next wake-up, so
+    #: that a stream of requests is placed in rounds of many, each one transaction
+    scheduler_rest: float = 0.005
     #: seconds without a heartbeat after which an agent is declared lost
     agent_lost_after: float = 15.0
     #: seconds between checks of running sessions against their maximum lifetime
@@ -76,6 +79,7 @@ class ManagerSettings:
         return cls(
             scheduler_tick=float(os.environ.get("BERTH_SCHEDULER_TICK", cls.scheduler_tick)),
             scheduler_batch=int(os.environ.get("BERTH_SCHEDULER_BATCH", cls.scheduler_batch)),
+            scheduler_rest=float(os.environ.get("BERTH_SCHEDULER_REST", cls.scheduler_rest)),
             lifetime_check_interval=float(
                 os.environ.get("BERTH_LIFETIME_CHECK_INTERVAL", cls.lifetime_check_interval)
             ),
