@@ -37,10 +37,14 @@ class QuotaLedger:
 
     def check_pending(self, limits: EffectiveLimits, total: ResourceSlots) -> None:
         """Refuse a request that would exceed a pending-sessions or pending-slots limit."""
-        groups = list(self._groups())
+        groups: list[ResourceGroup] | None = None
         for scoped in limits.scopes:
-            usage = _usage(groups, scoped.scope, scoped.owner)
             cap = scoped.limits.max_pending_sessions
+            if cap is None and not scoped.limits.max_pending_slots:
+                continue  # nothing to count against
+            if groups is None:
+                groups = list(self._groups())
+            usage = _usage(groups, scoped.scope, scoped.owner)
             if cap is not None and usage.pending_sessions + 1 > cap:
                 raise CommandRefused(
                     "quota-exceeded",
@@ -95,8 +99,10 @@ class RoundQuotaGate:
             return limits
         total = session.total
         for scoped in limits.scopes:
-            usage = self._usage_of(scoped.scope, scoped.owner)
             cap = scoped.limits.max_concurrent_sessions
+            if cap is None and not scoped.limits.total_slots:
+                continue  # nothing to count against
+            usage = self._usage_of(scoped.scope, scoped.owner)
             if cap is not None and usage.running_sessions + 1 > cap:
                 return (
                     f"{scoped.scope} already runs {usage.running_sessions} sessions "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import ClassVar
 from uuid import UUID, uuid5
 
@@ -29,6 +30,7 @@ from services.manager.domain.aggregate import Aggregate
 AGENT_NAMESPACE = UUID("0b8f3f0e-2a8e-4d4e-9a55-7f0e3b7c1d21")
 
 
+@lru_cache(maxsize=4096)
 def agent_id_for(name: str) -> UUID:
     return uuid5(AGENT_NAMESPACE, name)
 

@@ -9,6 +9,7 @@ making a twin, and the directory finds any of them with one read by id.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import ClassVar
 from uuid import UUID, uuid5
 
@@ -41,18 +42,22 @@ class TenantStateError(Exception):
     """A command that the aggregate's current state does not allow."""
 
 
+@lru_cache(maxsize=4096)
 def domain_id_for(name: str) -> UUID:
     return uuid5(DOMAIN_NAMESPACE, name)
 
 
+@lru_cache(maxsize=4096)
 def project_id_for(domain: str, name: str) -> UUID:
     return uuid5(PROJECT_NAMESPACE, f"{domain}/{name}")
 
 
+@lru_cache(maxsize=4096)
 def user_id_for(username: str) -> UUID:
     return uuid5(USER_NAMESPACE, username)
 
 
+@lru_cache(maxsize=4096)
 def keypair_id_for(access_key: str) -> UUID:
     return uuid5(KEYPAIR_NAMESPACE, access_key)
 

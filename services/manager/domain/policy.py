@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import ClassVar
 from uuid import UUID, uuid5
 
@@ -34,6 +35,7 @@ class PolicyError(ValueError):
     """Limits that are not well-formed (a negative slot, an unknown unit…)."""
 
 
+@lru_cache(maxsize=4096)
 def policy_id_for(name: str) -> UUID:
     """Deterministic, so defining an existing policy collides in the store."""
     return uuid5(POLICY_NAMESPACE, name)

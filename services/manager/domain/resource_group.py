@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import ClassVar
 from uuid import UUID, uuid5
 
@@ -47,6 +48,7 @@ from services.manager.scheduler.slots import ResourceSlots
 GROUP_NAMESPACE = UUID("3c0b6a3e-51a4-4b8f-8f3a-9f1d2b7e6c55")
 
 
+@lru_cache(maxsize=4096)
 def group_id_for(name: str) -> UUID:
     return uuid5(GROUP_NAMESPACE, name)
 
