@@ -24,6 +24,25 @@ STATUS_HEADER = "Status"
 DESCRIPTION_HEADER = "Description"
 
 
+#: tokens of a JetStream v1 reply subject:
+#: ``$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>``
+_V1_REPLY_TOKENS = 9
+_V1_STREAM_SEQ = 5
+
+
+def stream_seq(msg: Msg) -> int:
+    """A delivered message's stream sequence, read from its reply subject alone.
+
+    ``msg.metadata`` parses every field of the subject (a timestamp into a datetime
+    among them) for each message; readers of whole batches need only this one.
+    Reply subjects of the longer (v2) form go through ``msg.metadata``.
+    """
+    reply = msg.reply
+    if reply.count(".") == _V1_REPLY_TOKENS - 1:
+        return int(reply.split(".", _V1_STREAM_SEQ + 1)[_V1_STREAM_SEQ])
+    return msg.metadata.sequence.stream
+
+
 class ConsumerGone(Exception):
     """The server ended the consumer (deleted, or taken over): open it again."""
 

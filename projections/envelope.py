@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from nats.aio.msg import Msg
 
+from events.pull import stream_seq
 from events.subjects import MSG_ID_HEADER, TOPIC_HEADER
 
 
@@ -22,7 +23,7 @@ class Envelope:
 
     @classmethod
     def of(cls, msg: Msg) -> Envelope:
-        return cls.from_parts(msg.metadata.sequence.stream, msg.subject, msg.headers, msg.data)
+        return cls.from_parts(stream_seq(msg), msg.subject, msg.headers, msg.data)
 
     @classmethod
     def from_parts(

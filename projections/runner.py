@@ -32,7 +32,7 @@ from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 
-from events.pull import ConsumerGone, PullReader
+from events.pull import ConsumerGone, PullReader, stream_seq
 from events.streams import EVENTS_STREAM
 from projections.base import Projection
 from projections.batch import BatchOutcome, project_batch
@@ -232,7 +232,7 @@ class ProjectionRunner:
             await self._announce(fresh, before)
         self._next_seq = expected
         # AckPolicy.ALL: the highest sequence acknowledges the whole batch, after commit.
-        await max(messages, key=lambda m: m.metadata.sequence.stream).ack()
+        await max(messages, key=stream_seq).ack()
         await self._notify()
 
     def _commit(self, fresh: Sequence[Envelope]) -> dict[str, BatchOutcome]:

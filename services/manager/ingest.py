@@ -23,7 +23,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from events.facts import decode_fact
-from events.pull import ConsumerGone, PullReader
+from events.pull import ConsumerGone, PullReader, stream_seq
 from events.streams import FACTS_STREAM
 from events.subjects import FACTS_WILDCARD
 from services.manager.context import ManagerContext
@@ -93,7 +93,7 @@ async def run_ingest(
                     msgs: list[Msg] = await reader.next_batch(stop, 0.5)
                     if not msgs:
                         continue
-                    items = [(m.metadata.sequence.stream, m.data) for m in msgs]
+                    items = [(stream_seq(m), m.data) for m in msgs]
                     now = datetime.now(UTC)
                     await decide(partial(ingest_batch, ctx, items, now))
                     await msgs[-1].ack()

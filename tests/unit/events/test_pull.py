@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from nats.aio.msg import Msg
 
-from events.pull import ConsumerGone, PullReader
+from events.pull import ConsumerGone, PullReader, stream_seq
 
 
 class FakeSubscription:
@@ -103,3 +103,16 @@ async def test_a_request_lost_with_the_connection_is_sent_again() -> None:
     nc.stats["reconnects"] += 1
     assert await reader.next_batch(asyncio.Event(), 0.01) == []
     assert len(nc.requests) == 2
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "$JS.ACK.BERTH_EVENTS.proj-read-models.1.4711.12.1764201600000000000.3",
+        "$JS.ACK.hub.ACCOUNTHASH.BERTH_EVENTS.proj-read-models.2.4711.12.1764201600000000000.0.x9",
+    ],
+    ids=["v1", "v2"],
+)
+def test_the_stream_sequence_is_read_from_either_form_of_reply_subject(reply: str) -> None:
+    msg = Msg(_client=None, subject="berth.ev.session.x.SessionRequested", reply=reply)  # type: ignore[arg-type]
+    assert stream_seq(msg) == msg.metadata.sequence.stream == 4711
