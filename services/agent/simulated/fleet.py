@@ -127,9 +127,7 @@ class Fleet:
         )
         try:
             await self.register_all()
-            follower = DecisionFollower(
-                self.nc.jetstream(), self.model, self.reporter, self.settings.prefix
-            )
+            follower = DecisionFollower(self.nc, self.model, self.reporter, self.settings.prefix)
             tasks = [
                 asyncio.create_task(self.heartbeats(stop)),
                 asyncio.create_task(self.reporter.run(stop)),

@@ -22,15 +22,15 @@ import logging
 from uuid import UUID
 
 import msgspec
+from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
-from nats.errors import TimeoutError as NatsTimeout
-from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from events.codec import DecodeError, decode
 from events.facts import decode_fact
+from events.pull import ConsumerGone, PullReader
 from events.stream_reading import read_until
 from events.streams import EVENTS_STREAM, FACTS_STREAM
 from events.subjects import FACTS_WILDCARD, TOPIC_HEADER, agent_events
@@ -55,10 +55,9 @@ def _agent_of(subject: str) -> tuple[str, str]:
 
 
 class DecisionFollower:
-    def __init__(
-        self, js: JetStreamContext, model: FleetModel, reporter: FactReporter, prefix: str
-    ) -> None:
-        self._js = js
+    def __init__(self, nc: NATS, model: FleetModel, reporter: FactReporter, prefix: str) -> None:
+        self._nc = nc
+        self._js = nc.jetstream()
         self._model = model
         self._reporter = reporter
         self._durable = durable_name(prefix)
@@ -93,15 +92,16 @@ class DecisionFollower:
         await self._js.delete_consumer(EVENTS_STREAM, self._durable)
         return max(floor, started)
 
-    async def recover(self) -> JetStreamContext.PullSubscription:
+    async def recover(self) -> None:
         """Rebuild the model from the streams, plan what is owed, and open the durable consumer."""
         self._own = {str(a) for a in self._model.agents}
         handled = await self._position()
-        sub = await self._js.pull_subscribe(
-            ALL_AGENT_EVENTS,
-            durable=self._durable,
-            stream=EVENTS_STREAM,
-            config=ConsumerConfig(
+        await self._js.add_consumer(
+            EVENTS_STREAM,
+            ConsumerConfig(
+                name=self._durable,
+                durable_name=self._durable,
+                filter_subject=ALL_AGENT_EVENTS,
                 deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
                 opt_start_seq=handled + 1,
                 ack_policy=AckPolicy.ALL,
@@ -130,24 +130,36 @@ class DecisionFollower:
             len(self._model.kernels),
             len(owed),
         )
-        return sub
 
     async def run(self, stop: asyncio.Event, batch: int = 512) -> None:
-        sub = await self.recover()
-        while not stop.is_set():
-            try:
-                msgs = await sub.fetch(batch, timeout=1.0)
-            except (NatsTimeout, TimeoutError):  # nats-py raises either
-                continue
-            except NatsError as exc:
-                log.warning("fetching decisions failed (%s); retrying", exc)
-                await asyncio.sleep(0.5)
-                continue
-            if not msgs:
-                continue
-            for msg in msgs:
-                self._apply(msg)
-            # AckPolicy.ALL: one acknowledgement covers the batch. A crash before
-            # it only makes the next start replay these decisions.
+        await self.recover()
+        reader = await self._reader(batch)
+        try:
+            while not stop.is_set():
+                try:
+                    msgs = await reader.next_batch(stop, 1.0)
+                except (ConsumerGone, NatsError) as exc:
+                    log.warning("following decisions failed (%s); retrying", exc)
+                    with contextlib.suppress(NatsError):
+                        await reader.close()
+                    await asyncio.sleep(0.5)
+                    reader = await self._reader(batch)
+                    continue
+                if not msgs:
+                    continue
+                for msg in msgs:
+                    self._apply(msg)
+                # AckPolicy.ALL: one acknowledgement covers the batch. A crash before
+                # it only makes the next start replay these decisions.
+                with contextlib.suppress(NatsError):
+                    await msgs[-1].ack()
+        finally:
             with contextlib.suppress(NatsError):
-                await msgs[-1].ack()
+                await reader.close()
+
+    async def _reader(self, batch: int) -> PullReader:
+        # One pull request always outstanding: a decision that arrives alone is taken
+        # at once (nats-py's fetch could hold it until its timeout).
+        reader = PullReader(self._nc, EVENTS_STREAM, self._durable, batch_size=batch)
+        await reader.start()
+        return reader
