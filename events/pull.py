@@ -12,13 +12,19 @@ one is being committed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
+from nats.errors import Error as NatsError
+
+log = logging.getLogger("berth.pull")
 
 STATUS_HEADER = "Status"
 DESCRIPTION_HEADER = "Description"
@@ -155,3 +161,48 @@ async def _first_of(event: asyncio.Event, stop: asyncio.Event, timeout: float) -
     await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
     for waiter in waiters:
         waiter.cancel()
+
+
+async def follow_consumer(
+    nc: NATS,
+    stream: str,
+    consumer: str,
+    handle: Callable[[Sequence[Msg]], None],
+    stop: asyncio.Event,
+    *,
+    batch_size: int,
+    what: str,
+) -> None:
+    """Hand each batch of the durable pull consumer ``consumer`` to ``handle``, then ack it.
+
+    The consumer acknowledges all (``AckPolicy.ALL``): the batch's last message
+    covers the batch, and a crash before it only makes the next start deliver the
+    batch again. Runs until ``stop``; a lost consumer or connection is reopened
+    after a pause, and ``what`` names the reading in the warning.
+    """
+
+    async def opened() -> PullReader:
+        reader = PullReader(nc, stream, consumer, batch_size=batch_size)
+        await reader.start()
+        return reader
+
+    reader = await opened()
+    try:
+        while not stop.is_set():
+            try:
+                msgs = await reader.next_batch(stop, 1.0)
+            except (ConsumerGone, NatsError) as exc:
+                log.warning("%s failed (%s); retrying", what, exc)
+                with contextlib.suppress(NatsError):
+                    await reader.close()
+                await asyncio.sleep(0.5)
+                reader = await opened()
+                continue
+            if not msgs:
+                continue
+            handle(msgs)
+            with contextlib.suppress(NatsError):
+                await msgs[-1].ack()
+    finally:
+        with contextlib.suppress(NatsError):
+            await reader.close()

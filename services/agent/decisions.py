@@ -18,17 +18,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from uuid import UUID
 
 from nats.aio.client import Client as NATS
-from nats.errors import Error as NatsError
+from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from events.base import DomainEvent
 from events.codec import DecodeError, decode
-from events.pull import ConsumerGone, PullReader
+from events.pull import follow_consumer
 from events.stream_reading import read_until
 from events.streams import EVENTS_STREAM
 from events.subjects import TOPIC_HEADER, agent_events
@@ -85,30 +85,19 @@ class DecisionFollower:
                 max_ack_pending=10_000,
             ),
         )
-        reader = await self._reader(durable)
-        try:
-            while not stop.is_set():
-                try:
-                    msgs = await reader.next_batch(stop, 1.0)
-                except (ConsumerGone, NatsError) as exc:
-                    log.warning("following decisions failed (%s); retrying", exc)
-                    with contextlib.suppress(NatsError):
-                        await reader.close()
-                    await asyncio.sleep(0.5)
-                    reader = await self._reader(durable)
-                    continue
-                for msg in msgs:
-                    event = self._decode(msg.data, msg.headers, msg.subject)
-                    if event is not None:
-                        on_event(event)
-                if msgs:
-                    with contextlib.suppress(NatsError):
-                        await msgs[-1].ack()
-        finally:
-            with contextlib.suppress(NatsError):
-                await reader.close()
 
-    async def _reader(self, durable: str) -> PullReader:
-        reader = PullReader(self._nc, EVENTS_STREAM, durable, batch_size=256)
-        await reader.start()
-        return reader
+        def handle(msgs: Sequence[Msg]) -> None:
+            for msg in msgs:
+                event = self._decode(msg.data, msg.headers, msg.subject)
+                if event is not None:
+                    on_event(event)
+
+        await follow_consumer(
+            self._nc,
+            EVENTS_STREAM,
+            durable,
+            handle,
+            stop,
+            batch_size=256,
+            what="following decisions",
+        )

@@ -14,12 +14,9 @@ keypairs then have to be issued again.
 from __future__ import annotations
 
 import base64
-import binascii
-import contextlib
 import hashlib
 import hmac
 import os
-import stat
 from pathlib import Path
 from uuid import UUID
 
@@ -29,6 +26,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from events.tenant import SealedSecret
+from services.key_files import KeyFileError, decode_key, load_key_file
 
 KEY_ENV = "BERTH_SECRET_KEY"
 KEY_FILE = "manager.key"
@@ -37,7 +35,7 @@ ACCESS_KEY_PREFIX = "AK"
 ACCESS_KEY_LENGTH = 20
 
 
-class ManagerKeyError(Exception):
+class ManagerKeyError(KeyFileError):
     """The manager's key is missing, malformed or readable by others."""
 
 
@@ -48,33 +46,6 @@ class UnsealError(Exception):
 def _subkey(key: bytes, purpose: bytes) -> bytes:
     # One key per purpose: the sealing key and the access-key key never meet.
     return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=purpose).derive(key)
-
-
-def _decode(encoded: str, where: str) -> bytes:
-    try:
-        key = base64.b64decode(encoded.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        raise ManagerKeyError(f"{where} is not valid base64") from None
-    if len(key) != KEY_BYTES:
-        raise ManagerKeyError(f"{where} must hold {KEY_BYTES} bytes, not {len(key)}")
-    return key
-
-
-def _create_key_file(path: Path) -> None:
-    """Write a new key so that no reader ever sees a partial file or a loose mode."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w") as out:
-            out.write(base64.b64encode(os.urandom(KEY_BYTES)).decode() + "\n")
-            out.flush()
-            os.fsync(out.fileno())
-        # link() fails when the file exists: a manager starting beside us won.
-        with contextlib.suppress(FileExistsError):
-            os.link(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 class ManagerKey:
@@ -94,16 +65,14 @@ class ManagerKey:
     def load(cls, data_dir: Path, encoded: str | None = None) -> ManagerKey:
         """The key given as ``encoded`` (base64), else the data directory's key file."""
         if encoded:
-            return cls(_decode(encoded, KEY_ENV))
-        path = data_dir / KEY_FILE
-        if not path.exists():
-            _create_key_file(path)
-        mode = path.stat().st_mode
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise ManagerKeyError(
-                f"{path} is accessible by other users (mode {stat.S_IMODE(mode):o}); make it 0600"
-            )
-        return cls(_decode(path.read_text(), str(path)))
+            try:
+                return cls(decode_key(encoded, KEY_ENV, KEY_BYTES))
+            except KeyFileError as exc:
+                raise ManagerKeyError(str(exc)) from None
+        try:
+            return cls(load_key_file(data_dir / KEY_FILE, KEY_BYTES))
+        except KeyFileError as exc:
+            raise ManagerKeyError(str(exc)) from None
 
     @classmethod
     def from_env(cls, data_dir: Path) -> ManagerKey:

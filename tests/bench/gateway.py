@@ -53,12 +53,13 @@ from tests.bench.cpu import CpuMeter
 from tests.bench.gateway_report import RunResult, format_result
 from tests.bench.manager_stub import ManagerStub
 from tests.bench.raw import measure_store
-from tests.bench.scheduler import Child, percentiles
+from tests.bench.scheduler import Child, percentiles, until
 from tests.bench.scratch import (
     DEFAULT_PG_ADMIN_DSN,
     nats_server,
     pg_database,
     pg_unreachable_reason,
+    store_env,
 )
 from tests.bench.signed_load import LoadRun, Target, split
 from tests.bench.spy import sampled
@@ -89,24 +90,6 @@ class Options:
     raw_singles: int = 1000
     #: py-spy samples of the stack's processes while measuring, written here
     profile_dir: Path | None = None
-
-
-@contextmanager
-def _store_env(backend: str, work: Path, options: Options) -> Iterator[dict[str, str]]:
-    if backend == "sqlite":
-        yield {"BERTH_STORE": "sqlite", "BERTH_SQLITE_PATH": str(work / "events.sqlite3")}
-        return
-    with pg_database(options.pg_admin_dsn, "gateway") as dsn:
-        yield {"BERTH_STORE": "postgres", "BERTH_PG_DSN": dsn}
-
-
-async def _until(check: Callable[[], bool], what: str, child: Child, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if child.proc.poll() is not None or time.monotonic() > deadline:
-            tail = child.log_path.read_text(errors="replace").splitlines()[-15:]
-            raise RuntimeError(f"{what} did not happen; {child.log_path.name}:\n" + "\n".join(tail))
-        await asyncio.sleep(0.1)
 
 
 async def _gateway_ready(url: str, gateway: Child, timeout: float = 60) -> None:
@@ -165,8 +148,8 @@ async def run_one(backend: str, options: Options, progress: Callable[[str], None
         env |= {"BERTH_GATEWAY_HOST": "127.0.0.1", "BERTH_GATEWAY_PORT": str(port)}
         stack = _Stack(backend, work, env, port, {"nats": natsd.pid}, natsd.url)
         if real:
-            with _store_env(backend, work, options) as store_env:
-                stack.env |= store_env
+            with store_env(backend, work, options.pg_admin_dsn, "gateway") as store_vars:
+                stack.env |= store_vars
                 await _behind_the_manager(stack, options, result, progress)
             progress(f"{backend}: the raw store write rate")
             with _raw_store(backend, work, options) as settings:
@@ -208,14 +191,14 @@ async def _behind_the_manager(
         manager = Child("manager", ["-m", "services.manager", "serve"], env, work)
         children.append(manager)
         credentials = work / "admin-credentials.json"
-        await _until(credentials.exists, "the manager's first start", manager, 60)
+        await until(credentials.exists, "the manager's first start", manager, 60)
         children.append(Child("projections", ["-m", "projections"], env, work))
         fleet_args = ["-m", "services.agent.simulated", *FLEET, "--images", IMAGE]
         fleet = Child("fleet", fleet_args, env, work)
         children.append(fleet)
         gateway = Child("gateway", ["-m", "services.gateway"], env, work)
         children.append(gateway)
-        await _until(lambda: fleet.said("following decisions"), "the fleet's start", fleet, 60)
+        await until(lambda: fleet.said("following decisions"), "the fleet's start", fleet, 60)
         await _gateway_ready(stack.url, gateway)
         stack.pids |= {c.log_path.stem: c.proc.pid for c in children}
         keys = json.loads(credentials.read_text())

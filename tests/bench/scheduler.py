@@ -38,8 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -55,7 +54,12 @@ from events.subjects import events_filter
 from services.manager.client import ManagerClient
 from tests.bench.cpu import CpuMeter, CpuUse
 from tests.bench.projection_process import REPO_ROOT
-from tests.bench.scratch import nats_server, pg_database, pg_unreachable_reason, stop_process
+from tests.bench.scratch import (
+    nats_server,
+    pg_unreachable_reason,
+    stop_process,
+    store_env,
+)
 from tests.bench.spy import sampled
 
 BACKENDS = ("sqlite", "postgres")
@@ -147,7 +151,7 @@ class Child:
         stop_process(self.proc, timeout=30)
 
 
-async def _until(check: Callable[[], bool], what: str, child: Child, timeout: float) -> None:
+async def until(check: Callable[[], bool], what: str, child: Child, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         if child.proc.poll() is not None or time.monotonic() > deadline:
@@ -219,15 +223,6 @@ async def _send_requests(
     return sent, last_reply
 
 
-@contextmanager
-def _store_env(backend: str, work: Path, options: Options) -> Iterator[dict[str, str]]:
-    if backend == "sqlite":
-        yield {"BERTH_STORE": "sqlite", "BERTH_SQLITE_PATH": str(work / "events.sqlite3")}
-        return
-    with pg_database(options.pg_admin_dsn, "sched") as dsn:
-        yield {"BERTH_STORE": "postgres", "BERTH_PG_DSN": dsn}
-
-
 async def run_one(
     backend: str, order: str, options: Options, progress: Callable[[str], None]
 ) -> RunResult:
@@ -237,17 +232,20 @@ async def run_one(
         return result
     work = Path(tempfile.mkdtemp(prefix=f"berth-sched-{backend}-{order}-"))
     result.log_dir = str(work)
-    with nats_server(work) as natsd, _store_env(backend, work, options) as store_env:
+    with (
+        nats_server(work) as natsd,
+        store_env(backend, work, options.pg_admin_dsn, "sched") as store_vars,
+    ):
         env = {k: v for k, v in os.environ.items() if not k.startswith("BERTH_")}
         env |= {"BERTH_DATA_DIR": str(work), "BERTH_NATS_URL": natsd.url, "PYTHONUNBUFFERED": "1"}
-        env |= store_env
+        env |= store_vars
         manager = Child("manager", ["-m", "services.manager", "serve"], env, work)
         fleet: Child | None = None
         nc = await nats.connect(natsd.url)
         try:
             credentials = work / "admin-credentials.json"
-            await _until(credentials.exists, "the manager's first start", manager, 60)
-            await _until(lambda: manager.said("relay started"), "the manager's start", manager, 60)
+            await until(credentials.exists, "the manager's first start", manager, 60)
+            await until(lambda: manager.said("relay started"), "the manager's start", manager, 60)
             admin = json.loads(credentials.read_text())["access_key"]
             group = f"bench-{order}"
             created = await ManagerClient(nc).create_resource_group(
@@ -261,7 +259,7 @@ async def run_one(
             fleet_args += ["--prefix", FLEET_PREFIX, "--resource-group", group]
             fleet_args += ["--cpu", "64", "--mem", "256g", "--images", "python"]
             fleet = Child("fleet", fleet_args, env, work)
-            await _until(
+            await until(
                 lambda: fleet is not None and fleet.said("following decisions"),
                 "the fleet's registration",
                 fleet,

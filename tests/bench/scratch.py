@@ -77,3 +77,14 @@ def pg_database(admin_dsn: str, purpose: str) -> Iterator[str]:
     finally:
         with psycopg.connect(admin_dsn, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def store_env(backend: str, work: Path, pg_admin_dsn: str, label: str) -> Iterator[dict[str, str]]:
+    """The manager's store settings for a run: a SQLite file in ``work``, or a scratch
+    PostgreSQL database (named after ``label``) dropped afterwards."""
+    if backend == "sqlite":
+        yield {"BERTH_STORE": "sqlite", "BERTH_SQLITE_PATH": str(work / "events.sqlite3")}
+        return
+    with pg_database(pg_admin_dsn, label) as dsn:
+        yield {"BERTH_STORE": "postgres", "BERTH_PG_DSN": dsn}

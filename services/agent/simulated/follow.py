@@ -17,20 +17,19 @@ JetStream, and the manager ignores facts it already knows.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+from collections.abc import Sequence
 from uuid import UUID
 
 import msgspec
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
-from nats.errors import Error as NatsError
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from events.codec import DecodeError, decode
 from events.facts import decode_fact
-from events.pull import ConsumerGone, PullReader
+from events.pull import follow_consumer
 from events.stream_reading import read_until
 from events.streams import EVENTS_STREAM, FACTS_STREAM
 from events.subjects import FACTS_WILDCARD, TOPIC_HEADER, agent_events
@@ -133,33 +132,17 @@ class DecisionFollower:
 
     async def run(self, stop: asyncio.Event, batch: int = 512) -> None:
         await self.recover()
-        reader = await self._reader(batch)
-        try:
-            while not stop.is_set():
-                try:
-                    msgs = await reader.next_batch(stop, 1.0)
-                except (ConsumerGone, NatsError) as exc:
-                    log.warning("following decisions failed (%s); retrying", exc)
-                    with contextlib.suppress(NatsError):
-                        await reader.close()
-                    await asyncio.sleep(0.5)
-                    reader = await self._reader(batch)
-                    continue
-                if not msgs:
-                    continue
-                for msg in msgs:
-                    self._apply(msg)
-                # AckPolicy.ALL: one acknowledgement covers the batch. A crash before
-                # it only makes the next start replay these decisions.
-                with contextlib.suppress(NatsError):
-                    await msgs[-1].ack()
-        finally:
-            with contextlib.suppress(NatsError):
-                await reader.close()
 
-    async def _reader(self, batch: int) -> PullReader:
-        # One pull request always outstanding: a decision that arrives alone is taken
-        # at once (nats-py's fetch could hold it until its timeout).
-        reader = PullReader(self._nc, EVENTS_STREAM, self._durable, batch_size=batch)
-        await reader.start()
-        return reader
+        def handle(msgs: Sequence[Msg]) -> None:
+            for msg in msgs:
+                self._apply(msg)
+
+        await follow_consumer(
+            self._nc,
+            EVENTS_STREAM,
+            self._durable,
+            handle,
+            stop,
+            batch_size=batch,
+            what="following decisions",
+        )

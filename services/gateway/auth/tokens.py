@@ -15,18 +15,17 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import hashlib
 import hmac
-import os
 import secrets
-import stat
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
 import msgspec
+
+from services.key_files import KeyFileError, load_key_file
 
 PREFIX = "bt1"
 KEY_BYTES = 32
@@ -42,7 +41,7 @@ class TokenError(Exception):
         self.message = message
 
 
-class GatewayKeyError(Exception):
+class GatewayKeyError(KeyFileError):
     """The gateway key file is malformed or readable by others."""
 
 
@@ -71,32 +70,10 @@ def _unb64(text: str) -> bytes:
 
 def load_gateway_key(path: Path) -> bytes:
     """The key in ``path``, creating it (0600, written atomically) when missing."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.{os.getpid()}")
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "w") as out:
-                out.write(base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode() + "\n")
-                out.flush()
-                os.fsync(out.fileno())
-            # link() fails when the file exists: a gateway starting beside us won.
-            with contextlib.suppress(FileExistsError):
-                os.link(partial, path)
-        finally:
-            partial.unlink(missing_ok=True)
-    mode = path.stat().st_mode
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise GatewayKeyError(
-            f"{path} is accessible by other users (mode {stat.S_IMODE(mode):o}); make it 0600"
-        )
     try:
-        key = base64.b64decode(path.read_text().strip(), validate=True)
-    except (binascii.Error, ValueError):
-        raise GatewayKeyError(f"{path} is not valid base64") from None
-    if len(key) != KEY_BYTES:
-        raise GatewayKeyError(f"{path} must hold {KEY_BYTES} bytes, not {len(key)}")
-    return key
+        return load_key_file(path, KEY_BYTES)
+    except KeyFileError as exc:
+        raise GatewayKeyError(str(exc)) from None
 
 
 class TokenSigner:

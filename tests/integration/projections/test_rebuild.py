@@ -7,6 +7,7 @@ import asyncio
 import pytest
 from nats.aio.client import Client as NATS
 
+from projections.base import Projection
 from projections.read_store import open_read_store
 from projections.rebuild import rebuild_read_model
 from projections.registry import (
@@ -43,22 +44,30 @@ async def test_rebuilding_from_zero_gives_identical_tables(
     assert len(query(read_settings, "SELECT id FROM session_view")) == 900
 
 
-async def test_a_rebuild_beside_a_live_runner_ends_with_the_same_tables(
+async def rebuild_beside_live(
     backbone: Backbone,
     nc: NATS,
     read_settings: ReadStoreSettings,
-    reference_settings: ReadStoreSettings,
-) -> None:
-    backbone.request_sessions(600, cancel_every=3)
+    models: list[Projection],
+    *,
+    before: int,
+    during: int,
+) -> int:
+    """Run ``models`` live; rebuild ``sessions`` while ``during`` more sessions come in.
+
+    Returns the last notification, which the live runner holds when this returns.
+    """
+    backbone.request_sessions(before, cancel_every=3)
     await backbone.relayed()
     store = open_read_store(read_settings)
-    live = ProjectionRunner([SessionView()], store, nc, batch_size=100)
+    name = GROUP if len(models) > 1 else None
+    live = ProjectionRunner(models, store, nc, name=name, batch_size=100)
     stop = asyncio.Event()
     task = asyncio.create_task(live.run(stop))
     try:
         await live.wait_for(200, timeout=30)
         rebuild = asyncio.create_task(rebuild_read_model("sessions", nc, read_settings))
-        backbone.request_sessions(300, cancel_every=4)  # and events keep coming meanwhile
+        backbone.request_sessions(during, cancel_every=4)  # and events keep coming meanwhile
         await asyncio.wait_for(rebuild, timeout=60)
         last = await backbone.relayed()
         await live.wait_for(last, timeout=60)
@@ -66,6 +75,18 @@ async def test_a_rebuild_beside_a_live_runner_ends_with_the_same_tables(
         stop.set()
         await task
         store.close()
+    return last
+
+
+async def test_a_rebuild_beside_a_live_runner_ends_with_the_same_tables(
+    backbone: Backbone,
+    nc: NATS,
+    read_settings: ReadStoreSettings,
+    reference_settings: ReadStoreSettings,
+) -> None:
+    last = await rebuild_beside_live(
+        backbone, nc, read_settings, [SessionView()], before=600, during=300
+    )
 
     rebuilt = dump_model(read_settings, SessionView())
     assert len(rebuilt["session_view"]) == 900
@@ -80,23 +101,9 @@ async def test_a_rebuild_beside_the_live_group_leaves_every_model_as_built_from_
     reference_settings: ReadStoreSettings,
 ) -> None:
     """The group's runner re-reads from the rebuilt model's position; the others skip."""
-    backbone.request_sessions(400, cancel_every=3)
-    await backbone.relayed()
-    store = open_read_store(read_settings)
-    live = ProjectionRunner(create_all(), store, nc, name=GROUP, batch_size=100)
-    stop = asyncio.Event()
-    task = asyncio.create_task(live.run(stop))
-    try:
-        await live.wait_for(200, timeout=30)
-        rebuild = asyncio.create_task(rebuild_read_model("sessions", nc, read_settings))
-        backbone.request_sessions(200, cancel_every=4)
-        await asyncio.wait_for(rebuild, timeout=60)
-        last = await backbone.relayed()
-        await live.wait_for(last, timeout=60)
-    finally:
-        stop.set()
-        await task
-        store.close()
+    last = await rebuild_beside_live(
+        backbone, nc, read_settings, create_all(), before=400, during=200
+    )
 
     for name in projection_names():
         assert await rebuild_read_model(name, nc, reference_settings) == last
