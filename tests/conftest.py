@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import pytest
 from deploy.natsd import NatsServerConfig, free_port, start_nats_server
 from images.build import build_images
 from services.manager.settings import StoreSettings
+from tests.scratch_pg import scratch_database
 
 PG_ADMIN_DSN = os.environ.get("BERTH_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -79,17 +79,8 @@ def pg_database(pg_unreachable: str | None) -> Iterator[str]:
     """A fresh, empty PostgreSQL database; yields its DSN."""
     if pg_unreachable:
         pytest.skip(pg_unreachable)
-    import psycopg
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
-    name = f"berth_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    params = conninfo_to_dict(PG_ADMIN_DSN)
-    params["dbname"] = name
-    yield make_conninfo(**params)  # type: ignore[arg-type]
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database(PG_ADMIN_DSN, "berth_test") as dsn:
+        yield dsn
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -8,13 +8,13 @@ and, for PostgreSQL, a new database that is dropped afterwards.
 from __future__ import annotations
 
 import subprocess
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from deploy.natsd import NatsServerConfig, free_port, start_nats_server
+from tests.scratch_pg import scratch_database
 
 DEFAULT_PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -61,22 +61,9 @@ def pg_unreachable_reason(admin_dsn: str) -> str | None:
         return f"PostgreSQL not reachable at {admin_dsn}: {exc}"
 
 
-@contextmanager
-def pg_database(admin_dsn: str, purpose: str) -> Iterator[str]:
-    """A new, empty database; yields its DSN and drops it on exit."""
-    import psycopg
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
-    name = f"berth_bench_{purpose}_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    params = conninfo_to_dict(admin_dsn)
-    params["dbname"] = name
-    try:
-        yield make_conninfo(**params)  # type: ignore[arg-type]
-    finally:
-        with psycopg.connect(admin_dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def pg_database(admin_dsn: str, purpose: str) -> AbstractContextManager[str]:
+    """A new, empty database for one measurement; yields its DSN and drops it on exit."""
+    return scratch_database(admin_dsn, f"berth_bench_{purpose}")
 
 
 @contextmanager

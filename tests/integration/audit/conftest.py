@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +12,7 @@ from services.manager.settings import StoreSettings
 from services.manager.store import EventStore
 from tests.conftest import PG_ADMIN_DSN, NatsServer
 from tests.integration.audit.site import Site
+from tests.scratch_pg import scratch_database
 
 
 @pytest.fixture
@@ -30,25 +31,13 @@ def fresh_site(store_settings: StoreSettings, tmp_path: Path) -> Iterator[Site]:
     """A second, empty store on the same backend, with a nats-server of its own."""
     server = NatsServer(tmp_path / "fresh-jetstream")
     server.start()
-    database: str | None = None
-    if store_settings.backend == "sqlite":
-        settings = StoreSettings(sqlite_path=tmp_path / "fresh.sqlite3")
-    else:
-        import psycopg
-        from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
-        database = f"berth_test_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{database}"')
-        params = conninfo_to_dict(PG_ADMIN_DSN)
-        params["dbname"] = database
-        settings = StoreSettings(backend="postgres", pg_dsn=make_conninfo(**params))  # type: ignore[arg-type]
-    try:
-        yield Site(settings, server.url, tmp_path / "fresh-berth")
-    finally:
-        server.stop()
-        if database is not None:
-            import psycopg
-
-            with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    with contextlib.ExitStack() as scratch:
+        if store_settings.backend == "sqlite":
+            settings = StoreSettings(sqlite_path=tmp_path / "fresh.sqlite3")
+        else:
+            dsn = scratch.enter_context(scratch_database(PG_ADMIN_DSN, "berth_test"))
+            settings = StoreSettings(backend="postgres", pg_dsn=dsn)
+        try:
+            yield Site(settings, server.url, tmp_path / "fresh-berth")
+        finally:
+            server.stop()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -12,23 +11,15 @@ from tests.conftest import PG_ADMIN_DSN, NatsServer
 from tests.integration.gateway.helpers import create_session, wait_session, wait_until
 from tests.integration.gateway.signed_client import SignedClient
 from tests.integration.gateway.stack import AGENTS, GatewayStack
+from tests.scratch_pg import scratch_database
 
 
 @pytest.fixture(scope="module")
 def pg_dsn(pg_unreachable: str | None) -> Iterator[str]:
     if pg_unreachable:
         pytest.skip(pg_unreachable)
-    import psycopg
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
-    name = f"berth_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    params = conninfo_to_dict(PG_ADMIN_DSN)
-    params["dbname"] = name
-    yield make_conninfo(**params)  # type: ignore[arg-type]
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database(PG_ADMIN_DSN, "berth_test") as dsn:
+        yield dsn
 
 
 @pytest.fixture(scope="module")
