@@ -75,5 +75,9 @@ class EventTypeRegistry:
     def names(self) -> list[str]:
         return sorted(self._by_name)
 
+    def of_kind(self, kind: str) -> list[type[DomainEvent]]:
+        """Every registered type of one aggregate kind, by name."""
+        return [cls for name, cls in sorted(self._by_name.items()) if cls.kind == kind]
+
 
 EVENT_TYPES = EventTypeRegistry()

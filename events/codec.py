@@ -8,6 +8,7 @@ runs the class's upcasters; anything that cannot be decoded raises a typed
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -52,7 +53,17 @@ def encode(event: DomainEvent) -> tuple[str, bytes]:
     return topic_of(event), _encoder.encode(event)
 
 
+#: a decoder for each topic of a current event version seen so far (the common case)
+_current: dict[str, Callable[[bytes], DomainEvent]] = {}
+
+
 def decode(topic: str, payload: bytes) -> DomainEvent:
+    current = _current.get(topic)
+    if current is not None:
+        try:
+            return current(payload)
+        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
+            raise CorruptPayload(f"{topic}: {exc}") from exc
     import events.catalog  # noqa: F401  (every event type must be registered to decode)
 
     name, version = split_topic(topic)
@@ -63,9 +74,10 @@ def decode(topic: str, payload: bytes) -> DomainEvent:
         raise NewerEventVersion(
             f"{name} version {version} is newer than this process knows ({cls.class_version})"
         )
+    if version == cls.class_version:
+        _current[topic] = msgspec.json.Decoder(cls).decode
+        return decode(topic, payload)
     try:
-        if version == cls.class_version:
-            return msgspec.json.decode(payload, type=cls)
         state = _raw_decoder.decode(payload)
         for v in range(version, cls.class_version):
             getattr(cls, f"upcast_v{v}_v{v + 1}")(state)

@@ -26,7 +26,7 @@ from events.agent import (
     KernelTerminationRequested,
 )
 from events.base import DomainEvent
-from projections.base import EventMeta, Projection
+from projections.base import EventMeta, Projection, handles
 from projections.json_text import json_text
 from projections.read_store import Tx
 from services.manager.scheduler.slots import ResourceSlots
@@ -75,85 +75,100 @@ class AgentView(Projection):
             " PRIMARY KEY (agent_id, kernel_id))",
         ]
 
-    def apply(self, tx: Tx, event: DomainEvent, meta: EventMeta) -> None:
-        match event:
-            case AgentRegistered():
-                at = event.timestamp.isoformat()
-                tx.execute(
-                    "INSERT INTO agent_view (id, name, resource_group, architecture, status,"
-                    " status_reason, capacity, allocated, images, simulated, agent_version,"
-                    " kernels, registered_at, updated_at, version)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        str(event.originator_id),
-                        event.name,
-                        event.resource_group,
-                        event.architecture,
-                        ALIVE,
-                        "registered",
-                        _json(event.capacity),
-                        "{}",
-                        _json(sorted(event.images)),
-                        int(event.simulated),
-                        event.version,
-                        0,
-                        at,
-                        at,
-                        event.originator_version,
-                    ),
-                )
-            case AgentUpdated():
-                tx.execute(
-                    "UPDATE agent_view SET capacity = ?, images = ?, agent_version = ?"
-                    " WHERE id = ?",
-                    (
-                        _json(event.capacity),
-                        _json(sorted(event.images)),
-                        event.version,
-                        str(event.originator_id),
-                    ),
-                )
-                self._touch(tx, event)
-            case KernelAssigned():
-                tx.execute(
-                    "INSERT INTO agent_kernel (agent_id, kernel_id, session_id, kernel_index,"
-                    " slots, terminating) VALUES (?, ?, ?, ?, ?, 0)",
-                    (
-                        str(event.originator_id),
-                        str(event.kernel_id),
-                        str(event.session_id),
-                        event.kernel_index,
-                        _json(event.slots),
-                    ),
-                )
-                self._allocate(tx, event, ResourceSlots.from_json(event.slots), +1)
-            case KernelTerminationRequested():
-                tx.execute(
-                    "UPDATE agent_kernel SET terminating = 1 WHERE agent_id = ? AND kernel_id = ?",
-                    (str(event.originator_id), str(event.kernel_id)),
-                )
-                self._touch(tx, event)
-            case KernelReleased():
-                key = (str(event.originator_id), str(event.kernel_id))
-                row = tx.fetchone(
-                    "SELECT slots FROM agent_kernel WHERE agent_id = ? AND kernel_id = ?", key
-                )
-                if row is None:
-                    self._touch(tx, event)
-                    return
-                tx.execute("DELETE FROM agent_kernel WHERE agent_id = ? AND kernel_id = ?", key)
-                self._allocate(tx, event, ResourceSlots.from_json(json.loads(row[0])), -1)
-            case AgentLost():
-                self._status(tx, event, LOST, event.reason)
-            case AgentRecovered():
-                self._status(tx, event, ALIVE, event.reason)
-            case AgentDecommissioned():
-                self._status(tx, event, DECOMMISSIONED, event.reason)
+    @handles(AgentRegistered)
+    def _registered(self, tx: Tx, event: AgentRegistered, meta: EventMeta) -> None:
+        tx.execute(
+            "INSERT INTO agent_view (id, name, resource_group, architecture, status,"
+            " status_reason, capacity, allocated, images, simulated, agent_version,"
+            " kernels, registered_at, updated_at, version)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                meta.aggregate_id,
+                event.name,
+                event.resource_group,
+                event.architecture,
+                ALIVE,
+                "registered",
+                _json(event.capacity),
+                "{}",
+                _json(sorted(event.images)),
+                int(event.simulated),
+                event.version,
+                0,
+                meta.at,
+                meta.at,
+                event.originator_version,
+            ),
+        )
 
-    def _allocate(self, tx: Tx, event: DomainEvent, slots: ResourceSlots, sign: int) -> None:
+    @handles(AgentUpdated)
+    def _updated(self, tx: Tx, event: AgentUpdated, meta: EventMeta) -> None:
+        tx.execute(
+            "UPDATE agent_view SET capacity = ?, images = ?, agent_version = ? WHERE id = ?",
+            (
+                _json(event.capacity),
+                _json(sorted(event.images)),
+                event.version,
+                meta.aggregate_id,
+            ),
+        )
+        self._touch(tx, event, meta)
+
+    @handles(KernelAssigned)
+    def _assigned(self, tx: Tx, event: KernelAssigned, meta: EventMeta) -> None:
+        tx.execute(
+            "INSERT INTO agent_kernel (agent_id, kernel_id, session_id, kernel_index,"
+            " slots, terminating) VALUES (?, ?, ?, ?, ?, 0)",
+            (
+                meta.aggregate_id,
+                str(event.kernel_id),
+                str(event.session_id),
+                event.kernel_index,
+                _json(event.slots),
+            ),
+        )
+        self._allocate(tx, event, meta, ResourceSlots.from_json(event.slots), +1)
+
+    @handles(KernelTerminationRequested)
+    def _terminating(self, tx: Tx, event: KernelTerminationRequested, meta: EventMeta) -> None:
+        tx.execute(
+            "UPDATE agent_kernel SET terminating = 1 WHERE agent_id = ? AND kernel_id = ?",
+            (meta.aggregate_id, str(event.kernel_id)),
+        )
+        self._touch(tx, event, meta)
+
+    @handles(KernelReleased)
+    def _released(self, tx: Tx, event: KernelReleased, meta: EventMeta) -> None:
+        key = (meta.aggregate_id, str(event.kernel_id))
+        row = tx.fetchone(
+            "SELECT slots FROM agent_kernel WHERE agent_id = ? AND kernel_id = ?", key
+        )
+        if row is None:
+            self._touch(tx, event, meta)
+            return
+        tx.execute("DELETE FROM agent_kernel WHERE agent_id = ? AND kernel_id = ?", key)
+        self._allocate(tx, event, meta, ResourceSlots.from_json(json.loads(row[0])), -1)
+
+    @handles(AgentLost)
+    def _lost(self, tx: Tx, event: AgentLost, meta: EventMeta) -> None:
+        self._status(tx, event, meta, LOST, event.reason)
+
+    @handles(AgentRecovered)
+    def _recovered(self, tx: Tx, event: AgentRecovered, meta: EventMeta) -> None:
+        self._status(tx, event, meta, ALIVE, event.reason)
+
+    @handles(AgentDecommissioned)
+    def _decommissioned(self, tx: Tx, event: AgentDecommissioned, meta: EventMeta) -> None:
+        self._status(tx, event, meta, DECOMMISSIONED, event.reason)
+
+    @staticmethod
+    def _allocate(
+        tx: Tx, event: DomainEvent, meta: EventMeta, slots: ResourceSlots, sign: int
+    ) -> None:
         """Add (``sign`` +1) or take away (-1) one kernel's slots, and touch the row."""
-        agent_id = str(event.originator_id)
-        row = tx.fetchone("SELECT allocated, kernels FROM agent_view WHERE id = ?", (agent_id,))
+        row = tx.fetchone(
+            "SELECT allocated, kernels FROM agent_view WHERE id = ?", (meta.aggregate_id,)
+        )
         if row is None:
             return
         held = ResourceSlots.from_json(json.loads(row[0]))
@@ -164,21 +179,24 @@ class AgentView(Projection):
             (
                 _json(total.to_json()),
                 int(row[1]) + sign,
-                event.timestamp.isoformat(),
+                meta.at,
                 event.originator_version,
-                agent_id,
+                meta.aggregate_id,
             ),
         )
 
-    def _status(self, tx: Tx, event: DomainEvent, status: str, reason: str) -> None:
+    def _status(
+        self, tx: Tx, event: DomainEvent, meta: EventMeta, status: str, reason: str
+    ) -> None:
         tx.execute(
             "UPDATE agent_view SET status = ?, status_reason = ? WHERE id = ?",
-            (status, reason, str(event.originator_id)),
+            (status, reason, meta.aggregate_id),
         )
-        self._touch(tx, event)
+        self._touch(tx, event, meta)
 
-    def _touch(self, tx: Tx, event: DomainEvent) -> None:
+    @staticmethod
+    def _touch(tx: Tx, event: DomainEvent, meta: EventMeta) -> None:
         tx.execute(
             "UPDATE agent_view SET updated_at = ?, version = ? WHERE id = ?",
-            (event.timestamp.isoformat(), event.originator_version, str(event.originator_id)),
+            (meta.at, event.originator_version, meta.aggregate_id),
         )

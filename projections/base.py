@@ -3,26 +3,66 @@
 A projection never sees NATS or the position bookkeeping: the runner hands it
 decoded events inside the batch's transaction, in stream order, each exactly
 once, and commits its rows together with the position.
+
+A model names the events it reacts to by marking a method for each with
+:func:`handles`; the runner calls a model only for those, so the many events a
+model does not care about cost it nothing.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from typing import ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar, NamedTuple, TypeVar
 
 from events.base import DomainEvent
 from projections.read_store import Row, Tx
 
 
-@dataclass(frozen=True)
-class EventMeta:
-    """Where an event came from: its place in the store's log and on the stream."""
+class EventMeta(NamedTuple):
+    """Where an event came from, and its id and time as read models store them.
+
+    Made once per event for all the models that apply it.
+    """
 
     notification_id: int
     stream_seq: int
     subject: str
     topic: str
+    #: ``str(event.originator_id)``
+    aggregate_id: str
+    #: ``event.timestamp.isoformat()``
+    at: str
+
+    @classmethod
+    def of(
+        cls, event: DomainEvent, notification_id: int, stream_seq: int, subject: str, topic: str
+    ) -> EventMeta:
+        return cls(
+            notification_id,
+            stream_seq,
+            subject,
+            topic,
+            str(event.originator_id),
+            event.timestamp.isoformat(),
+        )
+
+
+#: a projection's method for one kind of event: ``(self, tx, event, meta)``
+Handler = Callable[[Any, Tx, Any, EventMeta], None]
+H = TypeVar("H", bound=Callable[..., None])
+
+_HANDLES = "__projection_handles__"
+
+
+def handles(*event_types: type[DomainEvent]) -> Callable[[H], H]:
+    """Mark a projection method as the one that applies each of ``event_types``."""
+
+    def mark(method: H) -> H:
+        setattr(method, _HANDLES, event_types)
+        return method
+
+    return mark
 
 
 class Projection(ABC):
@@ -30,14 +70,34 @@ class Projection(ABC):
     name: ClassVar[str]
     #: each table with the columns that order a full dump of it (used by reset and dumps)
     tables: ClassVar[dict[str, str]]
+    #: the method for each event type the model reacts to, collected from :func:`handles`
+    handlers: ClassVar[dict[type[DomainEvent], Handler]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        table: dict[type[DomainEvent], Handler] = {}
+        for klass in reversed(cls.__mro__):  # a subclass's handler replaces its base's
+            own: dict[type[DomainEvent], Handler] = {}
+            for attribute in vars(klass).values():
+                for event_type in getattr(attribute, _HANDLES, ()):
+                    if event_type in own:
+                        raise TypeError(
+                            f"{klass.__name__} handles {event_type.__name__} twice"
+                            f" ({own[event_type].__name__}, {attribute.__name__})"
+                        )
+                    own[event_type] = attribute
+            table.update(own)
+        cls.handlers = table
 
     @abstractmethod
     def ddl(self, dialect: str) -> list[str]:
         """``CREATE TABLE/INDEX IF NOT EXISTS`` statements for this model's tables."""
 
-    @abstractmethod
     def apply(self, tx: Tx, event: DomainEvent, meta: EventMeta) -> None:
         """Change the model for one event; events the model ignores are simply passed over."""
+        handler = self.handlers.get(type(event))
+        if handler is not None:
+            handler(self, tx, event, meta)
 
     def install(self, tx: Tx) -> None:
         for statement in self.ddl(tx.dialect):

@@ -65,6 +65,13 @@ def project_batch(
             park(tx, parked)
             outcomes[model.name].parked.append(parked)
 
+    count = len(projections)
+    # Each model's position as plain numbers while the batch runs.
+    nids = [positions[p.name].notification_id for p in projections]
+    seqs = [positions[p.name].stream_seq for p in projections]
+    skipped = [0] * count
+    applied = [0] * count
+    everyone = range(count)
     for env in envelopes:
         nid = env.notification_id
         if nid is None:
@@ -73,32 +80,50 @@ def project_batch(
                 env, projections, "no-notification-id", "the message has no numeric Nats-Msg-Id"
             )
             continue
-        behind: list[Projection] = []
-        for model in projections:
-            outcome = outcomes[model.name]
-            if nid > outcome.position.notification_id:
-                outcome.position = Position(nid, env.stream_seq)
-                behind.append(model)
+        behind: Sequence[int]
+        if nid > max(nids):
+            # The usual case: every model is behind this message.
+            behind = everyone
+            nids = [nid] * count
+            seqs = [env.stream_seq] * count
+        else:
+            behind = []
+            for i in everyone:
+                if nid > nids[i]:
+                    nids[i], seqs[i] = nid, env.stream_seq
+                    behind.append(i)
+                    continue
+                skipped[i] += 1
+                if nid == nids[i]:
+                    # The stream was rebuilt: remember where this notification sits now.
+                    seqs[i] = env.stream_seq
+            if not behind:
                 continue
-            outcome.skipped += 1
-            if nid == outcome.position.notification_id:
-                # The stream was rebuilt: remember where this notification sits now.
-                outcome.position = Position(nid, env.stream_seq)
-        if not behind:
-            continue
         if env.topic is None:
-            set_aside(env, behind, "no-topic", "the message has no Berth-Topic header")
+            set_aside(
+                env,
+                [projections[i] for i in behind],
+                "no-topic",
+                "the message has no Berth-Topic header",
+            )
             continue
         try:
             event = decode(env.topic, env.payload)
         except DecodeError as exc:
-            set_aside(env, behind, exc.reason, str(exc))
+            set_aside(env, [projections[i] for i in behind], exc.reason, str(exc))
             continue
-        meta = EventMeta(nid, env.stream_seq, env.subject, env.topic)
-        for model in behind:
+        meta: EventMeta | None = None
+        event_type = type(event)
+        for i in behind:
+            model = projections[i]
+            if event_type not in model.handlers:
+                applied[i] += 1  # nothing to change: the position alone moves
+                continue
+            if meta is None:
+                meta = EventMeta.of(event, nid, env.stream_seq, env.subject, env.topic)
             if not isolate:
                 model.apply(tx, event, meta)
-                outcomes[model.name].applied += 1
+                applied[i] += 1
                 continue
             try:
                 with tx.savepoint():
@@ -108,5 +133,10 @@ def project_batch(
             except Exception as exc:
                 set_aside(env, [model], "apply-failed", f"{type(exc).__name__}: {exc}")
             else:
-                outcomes[model.name].applied += 1
+                applied[i] += 1
+    for i, model in enumerate(projections):
+        outcome = outcomes[model.name]
+        outcome.position = Position(nids[i], seqs[i])
+        outcome.applied = applied[i]
+        outcome.skipped = skipped[i]
     return outcomes

@@ -14,8 +14,9 @@ from typing import ClassVar
 import msgspec
 
 from events.agent import KernelAssigned, KernelReleased, KernelTerminationRequested
-from events.base import DomainEvent
-from projections.base import EventMeta, Projection
+from events.base import EVENT_TYPES, DomainEvent
+from events.session import SessionRequested
+from projections.base import EventMeta, Projection, handles
 from projections.json_text import json_text
 from projections.read_store import Tx
 
@@ -23,12 +24,8 @@ from projections.read_store import Tx
 ENVELOPE_FIELDS = ("originator_id", "originator_version", "timestamp")
 
 
-def _session_of(event: DomainEvent) -> str | None:
-    if type(event).kind == "session":
-        return str(event.originator_id)
-    if isinstance(event, KernelAssigned | KernelTerminationRequested | KernelReleased):
-        return str(event.session_id)
-    return None
+#: the session's own events
+SESSION_EVENTS = tuple(EVENT_TYPES.of_kind(SessionRequested.kind))
 
 
 class SessionEvents(Projection):
@@ -50,10 +47,21 @@ class SessionEvents(Projection):
             " PRIMARY KEY (session_id, notification_id))",
         ]
 
-    def apply(self, tx: Tx, event: DomainEvent, meta: EventMeta) -> None:
-        session_id = _session_of(event)
-        if session_id is None:
-            return
+    @handles(*SESSION_EVENTS)
+    def _own(self, tx: Tx, event: DomainEvent, meta: EventMeta) -> None:
+        self._log(tx, meta.aggregate_id, event, meta)
+
+    @handles(KernelAssigned, KernelTerminationRequested, KernelReleased)
+    def _kernel(
+        self,
+        tx: Tx,
+        event: KernelAssigned | KernelTerminationRequested | KernelReleased,
+        meta: EventMeta,
+    ) -> None:
+        self._log(tx, str(event.session_id), event, meta)
+
+    @staticmethod
+    def _log(tx: Tx, session_id: str, event: DomainEvent, meta: EventMeta) -> None:
         fields = msgspec.to_builtins(event)
         for name in ENVELOPE_FIELDS:
             del fields[name]
@@ -65,10 +73,10 @@ class SessionEvents(Projection):
                 meta.notification_id,
                 meta.stream_seq,
                 type(event).kind,
-                str(event.originator_id),
+                meta.aggregate_id,
                 type(event).__name__,
                 event.originator_version,
-                event.timestamp.isoformat(),
+                meta.at,
                 json_text(fields),
             ),
         )

@@ -10,7 +10,6 @@ session has none until it is placed again.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import ClassVar
 
 from events.base import DomainEvent
@@ -26,14 +25,12 @@ from events.session import (
     SessionTerminated,
     SessionTerminating,
 )
-from projections.base import EventMeta, Projection
+from projections.base import EventMeta, Projection, handles
 from projections.json_text import json_text
 from projections.read_store import Tx
 from services.manager.domain.session import SessionStatus
 
-
-def _at(moment: datetime) -> str:
-    return moment.isoformat()
+PENDING = SessionStatus.PENDING.value
 
 
 class SessionView(Projection):
@@ -89,62 +86,15 @@ class SessionView(Projection):
             " PRIMARY KEY (session_id, kernel_index))",
         ]
 
-    def apply(self, tx: Tx, event: DomainEvent, meta: EventMeta) -> None:
-        match event:
-            case SessionRequested():
-                self._requested(tx, event)
-            case SessionScheduled():
-                agents = sorted({str(a.agent_id) for a in event.assignments})
-                tx.execute(
-                    "UPDATE session_view SET agents = ? WHERE id = ?",
-                    (json_text(agents), str(event.originator_id)),
-                )
-                self._kernels(tx, event)
-                self._status(tx, event, SessionStatus.SCHEDULED, event.reason)
-            case SessionPreparing():
-                self._status(tx, event, SessionStatus.PREPARING, event.reason)
-            case SessionRunning():
-                self._status(tx, event, SessionStatus.RUNNING, event.reason)
-            case SessionTerminating():
-                self._status(tx, event, SessionStatus.TERMINATING, event.reason)
-            case SessionTerminated():
-                tx.execute(
-                    "UPDATE session_view SET exit_code = ?, result = ? WHERE id = ?",
-                    (event.exit_code, event.result, str(event.originator_id)),
-                )
-                self._status(tx, event, SessionStatus.TERMINATED, event.reason)
-            case SessionErrored():
-                tx.execute(
-                    "UPDATE session_view SET result = ? WHERE id = ?",
-                    ("failure", str(event.originator_id)),
-                )
-                self._status(tx, event, SessionStatus.ERROR, event.reason)
-            case SessionCancelled():
-                self._status(tx, event, SessionStatus.CANCELLED, event.reason)
-            case SessionRequeued():
-                tx.execute(
-                    "UPDATE session_view SET agents = ? WHERE id = ?",
-                    ("[]", str(event.originator_id)),
-                )
-                tx.execute(
-                    "DELETE FROM session_kernel WHERE session_id = ?", (str(event.originator_id),)
-                )
-                self._status(tx, event, SessionStatus.PENDING, event.reason)
-            case KernelObserved():
-                tx.execute(
-                    "UPDATE session_view SET version = ? WHERE id = ?",
-                    (event.originator_version, str(event.originator_id)),
-                )
-
-    def _requested(self, tx: Tx, event: SessionRequested) -> None:
-        at = _at(event.timestamp)
+    @handles(SessionRequested)
+    def _requested(self, tx: Tx, event: SessionRequested, meta: EventMeta) -> None:
         tx.execute(
             "INSERT INTO session_view (id, name, access_key, user_id, project, domain,"
             " resource_group, image, session_type, cluster_size, status, status_reason,"
             " resources, agents, exit_code, result, created_at, updated_at, version)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                str(event.originator_id),
+                meta.aggregate_id,
                 event.name,
                 event.access_key,
                 event.user_id,
@@ -154,52 +104,93 @@ class SessionView(Projection):
                 event.image,
                 event.session_type,
                 len(event.kernels),
-                SessionStatus.PENDING.value,
+                PENDING,
                 "requested",
                 json_text(event.kernels[0].slots if event.kernels else {}),
                 "[]",
                 None,
                 "undefined",
-                at,
-                at,
+                meta.at,
+                meta.at,
                 event.originator_version,
             ),
         )
-        self._history(tx, event, SessionStatus.PENDING, "requested")
+        self._history(tx, event, meta, PENDING, "requested")
 
-    def _kernels(self, tx: Tx, event: SessionScheduled) -> None:
-        session_id = str(event.originator_id)
-        tx.execute("DELETE FROM session_kernel WHERE session_id = ?", (session_id,))
+    @handles(SessionScheduled)
+    def _scheduled(self, tx: Tx, event: SessionScheduled, meta: EventMeta) -> None:
+        agents = sorted({str(a.agent_id) for a in event.assignments})
+        tx.execute(
+            "UPDATE session_view SET agents = ? WHERE id = ?",
+            (json_text(agents), meta.aggregate_id),
+        )
+        tx.execute("DELETE FROM session_kernel WHERE session_id = ?", (meta.aggregate_id,))
         for a in event.assignments:
             tx.execute(
                 "INSERT INTO session_kernel (session_id, kernel_index, kernel_id, agent_id)"
                 " VALUES (?, ?, ?, ?)",
-                (session_id, a.index, str(a.kernel_id), str(a.agent_id)),
+                (meta.aggregate_id, a.index, str(a.kernel_id), str(a.agent_id)),
             )
+        self._status(tx, event, meta, SessionStatus.SCHEDULED, event.reason)
 
-    def _status(self, tx: Tx, event: DomainEvent, status: SessionStatus, reason: str) -> None:
+    @handles(SessionPreparing)
+    def _preparing(self, tx: Tx, event: SessionPreparing, meta: EventMeta) -> None:
+        self._status(tx, event, meta, SessionStatus.PREPARING, event.reason)
+
+    @handles(SessionRunning)
+    def _running(self, tx: Tx, event: SessionRunning, meta: EventMeta) -> None:
+        self._status(tx, event, meta, SessionStatus.RUNNING, event.reason)
+
+    @handles(SessionTerminating)
+    def _terminating(self, tx: Tx, event: SessionTerminating, meta: EventMeta) -> None:
+        self._status(tx, event, meta, SessionStatus.TERMINATING, event.reason)
+
+    @handles(SessionTerminated)
+    def _terminated(self, tx: Tx, event: SessionTerminated, meta: EventMeta) -> None:
+        tx.execute(
+            "UPDATE session_view SET exit_code = ?, result = ? WHERE id = ?",
+            (event.exit_code, event.result, meta.aggregate_id),
+        )
+        self._status(tx, event, meta, SessionStatus.TERMINATED, event.reason)
+
+    @handles(SessionErrored)
+    def _errored(self, tx: Tx, event: SessionErrored, meta: EventMeta) -> None:
+        tx.execute(
+            "UPDATE session_view SET result = ? WHERE id = ?", ("failure", meta.aggregate_id)
+        )
+        self._status(tx, event, meta, SessionStatus.ERROR, event.reason)
+
+    @handles(SessionCancelled)
+    def _cancelled(self, tx: Tx, event: SessionCancelled, meta: EventMeta) -> None:
+        self._status(tx, event, meta, SessionStatus.CANCELLED, event.reason)
+
+    @handles(SessionRequeued)
+    def _requeued(self, tx: Tx, event: SessionRequeued, meta: EventMeta) -> None:
+        tx.execute("UPDATE session_view SET agents = ? WHERE id = ?", ("[]", meta.aggregate_id))
+        tx.execute("DELETE FROM session_kernel WHERE session_id = ?", (meta.aggregate_id,))
+        self._status(tx, event, meta, SessionStatus.PENDING, event.reason)
+
+    @handles(KernelObserved)
+    def _observed(self, tx: Tx, event: KernelObserved, meta: EventMeta) -> None:
+        tx.execute(
+            "UPDATE session_view SET version = ? WHERE id = ?",
+            (event.originator_version, meta.aggregate_id),
+        )
+
+    def _status(
+        self, tx: Tx, event: DomainEvent, meta: EventMeta, status: SessionStatus, reason: str
+    ) -> None:
         tx.execute(
             "UPDATE session_view SET status = ?, status_reason = ?, updated_at = ?, version = ?"
             " WHERE id = ?",
-            (
-                status.value,
-                reason,
-                _at(event.timestamp),
-                event.originator_version,
-                str(event.originator_id),
-            ),
+            (status.value, reason, meta.at, event.originator_version, meta.aggregate_id),
         )
-        self._history(tx, event, status, reason)
+        self._history(tx, event, meta, status.value, reason)
 
-    def _history(self, tx: Tx, event: DomainEvent, status: SessionStatus, reason: str) -> None:
+    @staticmethod
+    def _history(tx: Tx, event: DomainEvent, meta: EventMeta, status: str, reason: str) -> None:
         tx.execute(
             "INSERT INTO session_status_history (session_id, version, status, reason, at)"
             " VALUES (?, ?, ?, ?, ?)",
-            (
-                str(event.originator_id),
-                event.originator_version,
-                status.value,
-                reason,
-                _at(event.timestamp),
-            ),
+            (meta.aggregate_id, event.originator_version, status, reason, meta.at),
         )

@@ -21,9 +21,8 @@ from decimal import Decimal
 from typing import ClassVar
 
 from events.agent import KernelAssigned, KernelReleased
-from events.base import DomainEvent
 from events.session import SessionRequested
-from projections.base import EventMeta, Projection
+from projections.base import EventMeta, Projection, handles
 from projections.json_text import json_text
 from projections.read_store import Tx
 
@@ -68,38 +67,39 @@ class ResourceUsage(Projection):
             " PRIMARY KEY (access_key, project, domain, resource_group))",
         ]
 
-    def apply(self, tx: Tx, event: DomainEvent, meta: EventMeta) -> None:
-        match event:
-            case SessionRequested():
-                tx.execute(
-                    "INSERT INTO usage_owner (session_id, access_key, user_id, project, domain,"
-                    " resource_group) VALUES (?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT (session_id) DO NOTHING",
-                    (
-                        str(event.originator_id),
-                        event.access_key,
-                        event.user_id,
-                        event.project,
-                        event.domain,
-                        event.resource_group,
-                    ),
-                )
-            case KernelAssigned():
-                tx.execute(
-                    "INSERT INTO usage_allocation (kernel_id, session_id, agent_id, slots, since)"
-                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (kernel_id) DO NOTHING",
-                    (
-                        str(event.kernel_id),
-                        str(event.session_id),
-                        str(event.originator_id),
-                        json_text(event.slots),
-                        event.timestamp.isoformat(),
-                    ),
-                )
-            case KernelReleased():
-                self._released(tx, str(event.kernel_id), event.timestamp)
+    @handles(SessionRequested)
+    def _requested(self, tx: Tx, event: SessionRequested, meta: EventMeta) -> None:
+        tx.execute(
+            "INSERT INTO usage_owner (session_id, access_key, user_id, project, domain,"
+            " resource_group) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (session_id) DO NOTHING",
+            (
+                meta.aggregate_id,
+                event.access_key,
+                event.user_id,
+                event.project,
+                event.domain,
+                event.resource_group,
+            ),
+        )
 
-    def _released(self, tx: Tx, kernel_id: str, at: datetime) -> None:
+    @handles(KernelAssigned)
+    def _assigned(self, tx: Tx, event: KernelAssigned, meta: EventMeta) -> None:
+        tx.execute(
+            "INSERT INTO usage_allocation (kernel_id, session_id, agent_id, slots, since)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (kernel_id) DO NOTHING",
+            (
+                str(event.kernel_id),
+                str(event.session_id),
+                meta.aggregate_id,
+                json_text(event.slots),
+                meta.at,
+            ),
+        )
+
+    @handles(KernelReleased)
+    def _released(self, tx: Tx, event: KernelReleased, meta: EventMeta) -> None:
+        kernel_id, at = str(event.kernel_id), event.timestamp
         row = tx.fetchone(
             "SELECT a.slots, a.since, o.access_key, o.user_id, o.project, o.domain,"
             " o.resource_group FROM usage_allocation a"

@@ -50,6 +50,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     backbone.add_argument("--json", type=Path, metavar="FILE", help="also write the figures here")
     backbone.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="py-spy samples of each process during the end-to-end run, one file each in DIR",
+    )
+    backbone.add_argument(
         "--pg-dsn",
         default=os.environ.get("BERTH_BENCH_PG_DSN", DEFAULT_PG_ADMIN_DSN),
         help="a PostgreSQL server to create the scratch databases on (BERTH_BENCH_PG_DSN)",
@@ -163,6 +169,7 @@ def main() -> None:
         singles=min(2000, args.events),
         pg_admin_dsn=args.pg_dsn,
         relay=args.relay,
+        profile_dir=args.profile,
     )
     backends = list(BACKENDS) if args.store == "both" else [args.store]
     print(header(options, backends), flush=True)

@@ -44,6 +44,7 @@ from tests.bench.lag import LagFigures, lag_figures, stream_times
 from tests.bench.projection_process import REPO_ROOT, ProjectionProcess
 from tests.bench.raw import JetStreamFigures, StoreFigures, measure_jetstream, measure_store
 from tests.bench.scratch import nats_server, pg_database, pg_unreachable_reason, stop_process
+from tests.bench.spy import sampled
 from tests.bench.writer import in_batches, new_sessions, save_all, save_paced
 
 BACKENDS = ("sqlite", "postgres")
@@ -61,6 +62,8 @@ class Options:
     #: "manager": in the process that saves, as ``python -m services.manager serve`` runs it;
     #: "process": ``python -m services.manager relay``, a process of its own
     relay: str = "manager"
+    #: py-spy samples of the processes during the end-to-end run, written here
+    profile_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -187,7 +190,9 @@ async def _measure_backbone(
         await asyncio.to_thread(projection.wait_for, warm.last_id, 60)
 
         progress(f"{settings.backend}: backbone end to end, {options.events:,} events")
-        end_to_end = await _end_to_end(store, js, projection, options.events, cpu_pids)
+        python_pids = {name: pid for name, pid in cpu_pids.items() if name != "nats-server"}
+        with sampled(python_pids, options.profile_dir, settings.backend):
+            end_to_end = await _end_to_end(store, js, projection, options.events, cpu_pids)
         progress(
             f"{settings.backend}: lag at {options.rate:,.0f} events/s for {options.lag_seconds:g}s"
         )

@@ -85,6 +85,15 @@ def test_undecodable_events_raise_typed_errors(
     assert info.value.reason == error.reason
 
 
+def test_a_topic_decoded_before_decodes_the_same_and_still_refuses_corrupt_payloads() -> None:
+    event = requested_session(request_id="twice").collect_events()[0]
+    topic, payload = codec.encode(event)
+    assert codec.decode(topic, payload) == event
+    assert codec.decode(topic, payload) == event
+    with pytest.raises(codec.CorruptPayload, match=topic):
+        codec.decode(topic, payload[:-1])
+
+
 def test_a_second_class_cannot_take_a_registered_name() -> None:
     with pytest.raises(TypeError, match="already registered"):
 
