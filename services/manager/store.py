@@ -97,27 +97,24 @@ class EventStore(Application[UUID]):
     ) -> list[Recording[UUID]]:
         """Save Berth's aggregates' new events (optionally with a tracking record).
 
-        The same as ``save``, without the library's runtime protocol checks on every
-        object, which cost more than the insert on the manager's hot path.
+        What the library's ``save`` does, without its runtime protocol checks on
+        every object (they cost more than the insert on the manager's hot path).
+        Saving the same tracking position twice raises ``IntegrityError`` and
+        writes nothing, which is what makes ingestion exactly-once.
         """
         processing = ProcessingEvent[UUID](Tracking(*tracking) if tracking else None)
         for aggregate in aggregates:
-            processing.events.extend(aggregate.collect_events())
+            if aggregate is not None:
+                processing.events.extend(aggregate.collect_events())
         recordings = self._record(processing)
         self._notify(recordings)
         return recordings
 
-    def save_tracked(self, source: str, position: int, *aggregates: Any) -> list[Recording[UUID]]:
-        """Save the aggregates' new events together with ``position`` in ``source``.
-
-        Saving the same position twice raises ``IntegrityError`` and writes nothing,
-        which is what makes ingestion exactly-once.
-        """
-        processing = ProcessingEvent[UUID](Tracking(source, position))
-        processing.collect_events(*aggregates)
-        recordings = self._record(processing)
-        self._notify(recordings)
-        return recordings
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """Save the aggregates' new events, as :meth:`save_aggregates` does."""
+        if kwargs:
+            raise TypeError(f"unexpected arguments: {', '.join(sorted(kwargs))}")
+        return self.save_aggregates(objs)
 
     def tracked_position(self, source: str) -> int:
         recorder = self.recorder
