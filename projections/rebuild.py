@@ -30,7 +30,7 @@ from projections.positions import (
     ensure_position,
     install_positions,
     read_position,
-    write_position,
+    write_positions,
 )
 from projections.read_store import ReadStore, open_read_store
 from projections.registry import create_projection
@@ -51,7 +51,7 @@ def reset_read_model(store: ReadStore, projection: Projection) -> None:
         projection.reset(tx)
         projection.install(tx)
         forget_parked(tx, projection.name)
-        write_position(tx, projection.name, Position())
+        write_positions(tx, {projection.name: Position()})
 
 
 async def rebuild_read_model(name: str, nc: NATS, settings: ReadStoreSettings) -> int:

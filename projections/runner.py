@@ -45,7 +45,8 @@ from projections.positions import (
     ensure_position,
     install_positions,
     read_position,
-    write_position,
+    read_positions,
+    write_positions,
 )
 from projections.read_store import ReadStore
 
@@ -181,7 +182,7 @@ class ProjectionRunner:
             for projection in self.projections:
                 projection.install(tx)
                 ensure_position(tx, projection.name)
-            return {p.name: read_position(tx, p.name) for p in self.projections}
+            return read_positions(tx, [p.name for p in self.projections])
 
     async def _open(self) -> None:
         self.positions = await asyncio.to_thread(self._install_and_read_positions)
@@ -252,9 +253,8 @@ class ProjectionRunner:
 
     def _commit_batch(self, fresh: Sequence[Envelope], *, isolate: bool) -> dict[str, BatchOutcome]:
         with self.store.transaction(pipelined=not isolate) as tx:
-            # In name order, as every runner and rebuild takes them: no deadlock between two.
-            for name in sorted(self.positions):
-                current = read_position(tx, name, lock=True)
+            stored = read_positions(tx, sorted(self.positions), lock=True)
+            for name, current in stored.items():
                 if current != self.positions[name]:
                     raise Resync(f"{name} moved to notification {current.notification_id}")
             outcomes = project_batch(
@@ -266,9 +266,13 @@ class ProjectionRunner:
                 isolate=isolate,
                 transient_errors=self.store.transient_errors,
             )
-            for name, outcome in outcomes.items():
-                if outcome.position != self.positions[name]:
-                    write_position(tx, name, outcome.position)
+            moved = {
+                name: outcome.position
+                for name, outcome in outcomes.items()
+                if outcome.position != self.positions[name]
+            }
+            if moved:
+                write_positions(tx, moved)
         return outcomes
 
     def _record(self, outcomes: Mapping[str, BatchOutcome]) -> None:

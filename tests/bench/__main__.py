@@ -53,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
         "--profile",
         type=Path,
         metavar="DIR",
-        help="py-spy samples of each process during the end-to-end run, one file each in DIR",
+        help="py-spy samples of each process while measuring, one file each per run in DIR",
     )
     backbone.add_argument(
         "--pg-dsn",

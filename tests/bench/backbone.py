@@ -62,7 +62,7 @@ class Options:
     #: "manager": in the process that saves, as ``python -m services.manager serve`` runs it;
     #: "process": ``python -m services.manager relay``, a process of its own
     relay: str = "manager"
-    #: py-spy samples of the processes during the end-to-end run, written here
+    #: py-spy samples of the processes during the end-to-end and the lag runs, written here
     profile_dir: Path | None = None
 
 
@@ -196,7 +196,8 @@ async def _measure_backbone(
         progress(
             f"{settings.backend}: lag at {options.rate:,.0f} events/s for {options.lag_seconds:g}s"
         )
-        lag = await _lag(store, js, projection, options, cpu_pids)
+        with sampled(python_pids, options.profile_dir, f"{settings.backend}-lag"):
+            lag = await _lag(store, js, projection, options, cpu_pids)
     finally:
         stop.set()
         if relay is not None:

@@ -27,7 +27,7 @@ from contextlib import AbstractContextManager, contextmanager
 import nats
 
 from events.streams import ensure_streams
-from projections.positions import Position, write_position
+from projections.positions import Position, write_positions
 from projections.read_store import Params, ReadStore, Row, Tx, open_read_store
 from projections.registry import GROUP, create_all
 from projections.runner import ProjectionRunner
@@ -50,21 +50,24 @@ class _Capture:
     def execute(self, sql: str, params: Params = ()) -> None:
         self.statements.append((sql, params))
 
+    def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        self.statements.extend((sql, params) for params in rows)
+
 
 def _position_statement() -> tuple[str, int, int]:
-    """The statement ``write_position`` moves a position with, and where the name and id sit.
+    """The statement ``write_positions`` moves positions with, and where a name and id sit.
 
-    Learnt from ``write_position`` itself, so that the clock follows the runner's
+    Learnt from ``write_positions`` itself, so that the clock follows the runner's
     bookkeeping as it is, without a copy of its SQL.
     """
     capture = _Capture()
     marker = Position(notification_id=987_654_321, stream_seq=123_456_789)
-    write_position(capture, "clock", marker)  # type: ignore[arg-type]
+    write_positions(capture, {"clock": marker})  # type: ignore[arg-type]
     for sql, params in capture.statements:
         if marker.notification_id in params and "clock" in params:
             values = list(params)
             return sql, values.index("clock"), values.index(marker.notification_id)
-    raise RuntimeError("write_position no longer writes the notification id as a parameter")
+    raise RuntimeError("write_positions no longer writes the notification id as a parameter")
 
 
 POSITION_SQL, NAME_PARAM, POSITION_PARAM = _position_statement()
@@ -83,11 +86,12 @@ class _PositionSpy:
 
     def execute(self, sql: str, params: Params = ()) -> None:
         self._tx.execute(sql, params)
-        if sql == POSITION_SQL:
-            self.moved[str(params[NAME_PARAM])] = int(params[POSITION_PARAM])
 
     def executemany(self, sql: str, rows: Sequence[Params]) -> None:
         self._tx.executemany(sql, rows)
+        if sql == POSITION_SQL:
+            for params in rows:
+                self.moved[str(params[NAME_PARAM])] = int(params[POSITION_PARAM])
 
     def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         return self._tx.fetchone(sql, params)

@@ -12,7 +12,7 @@ from projections.base import Projection
 from projections.batch import project_batch
 from projections.envelope import Envelope
 from projections.parking import install_parking
-from projections.positions import Position, install_positions, write_position
+from projections.positions import Position, install_positions, write_positions
 from projections.read_store import open_read_store
 from projections.session_events import SessionEvents
 from projections.sessions import SessionView
@@ -48,7 +48,7 @@ def project(settings: ReadStoreSettings, events: list[DomainEvent]) -> None:
                 outcome = project_batch(
                     tx, [model], {model.name: Position()}, envelopes, now=lambda: "now"
                 )[model.name]
-                write_position(tx, model.name, outcome.position)
+                write_positions(tx, {model.name: outcome.position})
     finally:
         store.close()
 

@@ -30,7 +30,7 @@ from projections.batch import project_batch
 from projections.changes import ChangeAnnouncer, changes_of
 from projections.envelope import Envelope
 from projections.parking import install_parking
-from projections.positions import Position, install_positions, read_position, write_position
+from projections.positions import Position, install_positions, read_position, write_positions
 from projections.read_store import SqliteReadStore
 from projections.session_events import SessionEvents
 from projections.sessions import SessionView
@@ -132,7 +132,7 @@ class Projected:
             install_parking(tx)
             for model in self.models:
                 model.install(tx)
-                write_position(tx, model.name, Position())
+                write_positions(tx, {model.name: Position()})
 
     async def apply(self, *events: DomainEvent) -> None:
         """One batch: every model takes the events in, commits, then announces."""
@@ -147,7 +147,7 @@ class Projected:
                 outcome = project_batch(
                     tx, [model], {model.name: before}, envelopes, now=lambda: "now"
                 )[model.name]
-                write_position(tx, model.name, outcome.position)
+                write_positions(tx, {model.name: outcome.position})
             await announcer.announce(
                 outcome.position.notification_id, changes_of(envelopes, before.notification_id)
             )
