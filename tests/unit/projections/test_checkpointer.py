@@ -1,0 +1,96 @@
+"""The read store's WAL is copied into the database file by a thread beside the writer."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from projections.checkpointer import Checkpointer
+from projections.read_store import SqliteReadStore
+from projections.settings import ReadStoreSettings
+
+
+def _eventually(check: Callable[[], bool], seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.01)
+    return check()
+
+
+def _wal_frames(path: Path) -> int:
+    """Frames in the WAL that are not yet in the database file (a PASSIVE checkpoint's view)."""
+    with sqlite3.connect(path) as conn:
+        _busy, log, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return int(log) - int(copied)
+
+
+def _writer(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA wal_autocheckpoint=0")  # only the checkpointer copies
+    conn.execute("CREATE TABLE IF NOT EXISTS t (n INTEGER)")
+    return conn
+
+
+def test_enough_changed_rows_bring_a_checkpoint(tmp_path: Path) -> None:
+    path = tmp_path / "rm.sqlite3"
+    conn = _writer(path)
+    checkpointer = Checkpointer(path, rows=100, commits=1_000, idle=60)
+    try:
+        conn.executemany("INSERT INTO t VALUES (?)", [(n,) for n in range(99)])
+        checkpointer.committed(99)
+        time.sleep(0.1)
+        assert checkpointer.runs == 0
+        conn.execute("INSERT INTO t VALUES (100)")
+        checkpointer.committed(1)
+        assert _eventually(lambda: checkpointer.runs == 1)
+    finally:
+        checkpointer.close()
+        conn.close()
+
+
+def test_many_small_commits_bring_a_checkpoint(tmp_path: Path) -> None:
+    path = tmp_path / "rm.sqlite3"
+    conn = _writer(path)
+    checkpointer = Checkpointer(path, rows=1_000_000, commits=5, idle=60)
+    try:
+        for n in range(5):
+            conn.execute("INSERT INTO t VALUES (?)", (n,))
+            checkpointer.committed(1)
+        assert _eventually(lambda: checkpointer.runs == 1)
+    finally:
+        checkpointer.close()
+        conn.close()
+
+
+def test_what_is_left_is_copied_a_moment_after_the_last_commit(tmp_path: Path) -> None:
+    path = tmp_path / "rm.sqlite3"
+    conn = _writer(path)
+    checkpointer = Checkpointer(path, rows=1_000_000, commits=1_000, idle=0.05)
+    try:
+        conn.execute("INSERT INTO t VALUES (1)")
+        checkpointer.committed(1)
+        assert _eventually(lambda: checkpointer.runs == 1)
+        assert _wal_frames(path) == 0
+        time.sleep(0.2)
+        assert checkpointer.runs == 1  # nothing new: no more checkpoints
+    finally:
+        checkpointer.close()
+        conn.close()
+
+
+def test_the_read_store_commits_feed_its_checkpointer(tmp_path: Path) -> None:
+    store = SqliteReadStore(ReadStoreSettings(sqlite_path=tmp_path / "rm.sqlite3"))
+    try:
+        with store.transaction() as tx:
+            tx.execute("CREATE TABLE t (n INTEGER)")
+        for n in range(SqliteReadStore.CHECKPOINT_COMMITS):
+            with store.transaction() as tx:
+                tx.execute("INSERT INTO t VALUES (?)", (n,))
+        assert _eventually(lambda: store.checkpoints >= 1)
+    finally:
+        store.close()
