@@ -1,10 +1,11 @@
-"""What a committed batch changed in a read model, told on core NATS so that readers need not poll.
+"""What a committed batch changed in the read models, told on core NATS so readers need not poll.
 
-After each batch commits, the runner publishes a :class:`ReadModelChanged` on
-``berth.rm.<projection>`` listing the events the batch took in (their aggregate,
-event name, aggregate version, notification id and stream sequence). A reader
-(GraphQL subscriptions) that receives it knows the tables already hold those
-events and queries them for the new state.
+After each batch commits, the runner publishes one :class:`ReadModelsChanged` on
+``berth.rm.<group>`` naming each read model of the group with its new position,
+and listing the events the batch took in (their aggregate, event name, aggregate
+version, notification id and stream sequence). A reader (GraphQL subscriptions)
+that receives it knows that each named model's tables already hold the listed
+events up to its position, and queries them for the new state.
 
 It is a hint, not a log: core NATS delivers at most once, and the runner never
 waits for it or retries it, so it cannot delay or change what the runner
@@ -16,7 +17,7 @@ again; readers skip ids at or below the highest they have seen.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import msgspec
 from nats.aio.client import Client as NATS
@@ -32,8 +33,8 @@ CHANGES_WILDCARD = f"{CHANGES_PREFIX}.*"
 CHUNK = 250
 
 
-def changes_subject(projection: str) -> str:
-    return f"{CHANGES_PREFIX}.{projection}"
+def changes_subject(group: str) -> str:
+    return f"{CHANGES_PREFIX}.{group}"
 
 
 class Change(msgspec.Struct, frozen=True, array_like=True):
@@ -50,10 +51,10 @@ class Change(msgspec.Struct, frozen=True, array_like=True):
     version: int | None
 
 
-class ReadModelChanged(msgspec.Struct, frozen=True, kw_only=True):
-    projection: str
-    #: the model's position once the batch committed: its tables include every change listed
-    notification_id: int
+class ReadModelsChanged(msgspec.Struct, frozen=True, kw_only=True):
+    #: each read model of the group with its position once the batch committed: its tables
+    #: include every change listed up to there
+    positions: dict[str, int]
     changes: list[Change]
 
 
@@ -63,10 +64,10 @@ class _Head(msgspec.Struct):
 
 _head_decoder = msgspec.json.Decoder(_Head)
 _encoder = msgspec.json.Encoder()
-_decoder = msgspec.json.Decoder(ReadModelChanged)
+_decoder = msgspec.json.Decoder(ReadModelsChanged)
 
 
-def decode_changed(payload: bytes) -> ReadModelChanged:
+def decode_changed(payload: bytes) -> ReadModelsChanged:
     return _decoder.decode(payload)
 
 
@@ -106,27 +107,25 @@ def _chunks(changes: list[Change]) -> Iterator[list[Change]]:
 
 
 class ChangeAnnouncer:
-    """Publishes a projection's changes; never raises, never waits for the server."""
+    """Publishes a group's changes; never raises, never waits for the server."""
 
-    def __init__(self, nc: NATS, projection: str) -> None:
+    def __init__(self, nc: NATS, group: str) -> None:
         self._nc = nc
-        self._projection = projection
-        self._subject = changes_subject(projection)
+        self._group = group
+        self._subject = changes_subject(group)
         self._failing = False
 
-    async def announce(self, notification_id: int, changes: list[Change]) -> None:
+    async def announce(self, positions: Mapping[str, int], changes: list[Change]) -> None:
         if not changes:
             return
         try:
             for chunk in _chunks(changes):
-                message = ReadModelChanged(
-                    projection=self._projection, notification_id=notification_id, changes=chunk
-                )
+                message = ReadModelsChanged(positions=dict(positions), changes=chunk)
                 await self._nc.publish(self._subject, _encoder.encode(message))
         except Exception as exc:
             # Readers fall back to their own re-reads; say so once per outage, not per batch.
             if not self._failing:
-                log.warning("%s: change notification not sent: %s", self._projection, exc)
+                log.warning("%s: change notification not sent: %s", self._group, exc)
             self._failing = True
         else:
             self._failing = False

@@ -14,7 +14,7 @@ model, or a rebuild): a batch commits only if every stored position is still the
 one this runner read, and only if its messages follow on without a gap.
 Otherwise it re-reads the tables and the stream and carries on from there.
 
-After each commit it announces what the batch changed in each model on core NATS
+After each commit it announces what the batch changed in the group's models on core NATS
 (:mod:`projections.changes`), fire-and-forget: readers learn of new rows at once,
 and nothing the runner commits or acknowledges depends on that message.
 """
@@ -36,7 +36,7 @@ from events.pull import ConsumerGone, PullReader, stream_seq
 from events.streams import EVENTS_STREAM
 from projections.base import Projection
 from projections.batch import BatchOutcome, project_batch
-from projections.changes import Change, ChangeAnnouncer, changes_of
+from projections.changes import ChangeAnnouncer, changes_of
 from projections.consumer import consumer_name, open_consumer, resume_seq
 from projections.envelope import Envelope
 from projections.parking import install_parking
@@ -103,7 +103,7 @@ class ProjectionRunner:
         self._idle_timeout = idle_timeout
         self._stream = stream
         self._nc = nc
-        self._announcers = {p.name: ChangeAnnouncer(nc, p.name) for p in projections}
+        self._announcer = ChangeAnnouncer(nc, self.name)
         self._reader: PullReader | None = None
         self._next_seq = 0
         self._progress = asyncio.Condition()
@@ -293,11 +293,8 @@ class ProjectionRunner:
                 )
 
     async def _announce(self, fresh: Sequence[Envelope], before: Mapping[str, int]) -> None:
-        changes = changes_of(fresh, min(before.values()))
-        for name, announcer in self._announcers.items():
-            after = before[name]
-            mine: list[Change] = [c for c in changes if c.notification_id > after]
-            await announcer.announce(self.positions[name].notification_id, mine)
+        positions = {name: p.notification_id for name, p in self.positions.items()}
+        await self._announcer.announce(positions, changes_of(fresh, min(before.values())))
 
     async def _notify(self) -> None:
         async with self._progress:

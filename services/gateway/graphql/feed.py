@@ -2,7 +2,7 @@
 
 One core NATS subscription on ``berth.rm.*`` (made when the first GraphQL
 subscription starts) receives what each projection runner committed, and hands
-it to every :class:`Listener` of that projection. A listener collects the changes
+each read model's part to every :class:`Listener` of that model. A listener collects the changes
 that arrived since its owner last looked, so a subscription that is busy sending
 never makes the NATS callback wait, and never loses a wake-up.
 
@@ -86,13 +86,14 @@ class ChangeFeed:
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             log.warning("unreadable read-model notification on %s: %s", msg.subject, exc)
             return
-        seen = self._seen.get(changed.projection, 0)
-        news = [c for c in changed.changes if c.notification_id > seen]
-        if not news:
-            return
-        self._seen[changed.projection] = max(seen, max(c.notification_id for c in news))
-        for listener in self._listeners.get(changed.projection, ()):
-            listener.push(news)
+        for projection, position in changed.positions.items():
+            seen = self._seen.get(projection, 0)
+            news = [c for c in changed.changes if seen < c.notification_id <= position]
+            if not news:
+                continue
+            self._seen[projection] = max(c.notification_id for c in news)
+            for listener in self._listeners.get(projection, ()):
+                listener.push(news)
 
     @contextlib.asynccontextmanager
     async def listen(self, projection: str) -> AsyncIterator[Listener]:

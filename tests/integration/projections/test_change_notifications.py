@@ -1,5 +1,5 @@
-"""After each commit the runner tells ``berth.rm.<model>`` what changed, and the tables
-already hold it when the message arrives."""
+"""After each commit the runner tells ``berth.rm.<group>`` what changed in which model, and
+the tables already hold it when the message arrives."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ async def test_every_projected_event_is_announced_once_its_rows_are_committed(
 
     async def on_message(msg: Msg) -> None:
         changed = decode_changed(msg.data)
-        assert changed.projection == "sessions"
+        assert set(changed.positions) == {"sessions"}
+        assert all(c.notification_id <= changed.positions["sessions"] for c in changed.changes)
         for c in changed.changes:
             announced.append((c.notification_id, c.kind, c.event, c.version))
         # Read at once, as a subscriber would: the announced rows are there.

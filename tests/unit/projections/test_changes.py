@@ -55,24 +55,26 @@ class RecordingNats:
 
 def _announcer(nc: RecordingNats) -> ChangeAnnouncer:
     fake: Any = nc
-    return ChangeAnnouncer(fake, "sessions")
+    return ChangeAnnouncer(fake, "read-models")
 
 
-async def test_a_large_batch_is_announced_in_chunks_that_all_carry_the_position() -> None:
+async def test_a_large_batch_is_announced_in_chunks_that_all_carry_the_positions() -> None:
     nc = RecordingNats()
     changes = [Change(n, n, "session", "s", "SessionRunning", n) for n in range(1, 2 * CHUNK + 2)]
-    await _announcer(nc).announce(2 * CHUNK + 1, changes)
-    assert {subject for subject, _ in nc.sent} == {changes_subject("sessions")}
+    positions = {"sessions": 2 * CHUNK + 1, "agents": 2 * CHUNK + 1}
+    await _announcer(nc).announce(positions, changes)
+    assert {subject for subject, _ in nc.sent} == {changes_subject("read-models")}
     messages = [decode_changed(payload) for _, payload in nc.sent]
     assert [len(m.changes) for m in messages] == [CHUNK, CHUNK, 1]
-    assert all(m.notification_id == 2 * CHUNK + 1 for m in messages)
+    assert all(m.positions == positions for m in messages)
     assert [c for m in messages for c in m.changes] == changes
 
 
 async def test_a_failed_announcement_never_reaches_the_runner() -> None:
     nc = RecordingNats(fail=True)
-    await _announcer(nc).announce(1, [Change(1, 1, "session", "s", "SessionRunning", 2)])
-    await _announcer(nc).announce(1, [])
+    change = Change(1, 1, "session", "s", "SessionRunning", 2)
+    await _announcer(nc).announce({"sessions": 1}, [change])
+    await _announcer(nc).announce({"sessions": 1}, [])
     assert nc.sent == []
 
 

@@ -149,7 +149,8 @@ class Projected:
                 )[model.name]
                 write_positions(tx, {model.name: outcome.position})
             await announcer.announce(
-                outcome.position.notification_id, changes_of(envelopes, before.notification_id)
+                {model.name: outcome.position.notification_id},
+                changes_of(envelopes, before.notification_id),
             )
 
     def close(self) -> None:
