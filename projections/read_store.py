@@ -8,6 +8,8 @@ projection's position commit together or not at all.
 
 from __future__ import annotations
 
+import contextlib
+import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -167,30 +169,87 @@ def to_psycopg(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
+@lru_cache(maxsize=512)
+def written_table(sql: str) -> str | None:
+    """The one table an ``INSERT``, ``UPDATE`` or ``DELETE`` writes; None for anything else."""
+    match = _WRITE.match(sql)
+    return match.group(1).lower() if match else None
+
+
+_WRITE = re.compile(r"\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+([A-Za-z_][A-Za-z0-9_]*)\b", re.I)
+
+
 class _PostgresTx:
+    """Writes are held back and sent table by table, a run of one statement as one
+    ``executemany``: psycopg then adapts and sends the rows in one go instead of one
+    call per row.
+
+    Read models write no statement that reads another table, so writes to
+    different tables can be sent in any order; each table's writes keep theirs.
+    Everything held back is sent before any read, savepoint or other statement,
+    and before the commit.
+    """
+
     dialect = "postgres"
 
     def __init__(self, conn: Any) -> None:
         self._conn = conn
         self._cur = conn.cursor()
+        #: the writes held back, by table, in order: each a statement with its rows
+        self._held: dict[str, list[tuple[str, list[Params]]]] = {}
 
     def execute(self, sql: str, params: Params = ()) -> None:
-        self._cur.execute(to_psycopg(sql), params)
+        if written_table(sql) is None:
+            self.flush()
+            self._cur.execute(to_psycopg(sql), params)
+        else:
+            self._hold(sql, [params])
 
     def executemany(self, sql: str, rows: Sequence[Params]) -> None:
-        self._cur.executemany(to_psycopg(sql), rows)
+        if written_table(sql) is None:
+            self.flush()
+            self._cur.executemany(to_psycopg(sql), rows)
+        else:
+            self._hold(sql, rows)
+
+    def _hold(self, sql: str, rows: Sequence[Params]) -> None:
+        table = written_table(sql)
+        assert table is not None
+        runs = self._held.setdefault(table, [])
+        if runs and runs[-1][0] == sql:
+            runs[-1][1].extend(rows)
+        else:
+            runs.append((sql, list(rows)))
+
+    def flush(self) -> None:
+        """Send every write held back."""
+        held, self._held = self._held, {}
+        for runs in held.values():
+            for sql, rows in runs:
+                if len(rows) == 1:
+                    self._cur.execute(to_psycopg(sql), rows[0])
+                else:
+                    self._cur.executemany(to_psycopg(sql), rows)
 
     def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        self.flush()
         row: Row | None = self._cur.execute(to_psycopg(sql), params).fetchone()
         return row
 
     def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        self.flush()
         return list(self._cur.execute(to_psycopg(sql), params).fetchall())
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
+        self.flush()
         with self._conn.transaction():
-            yield
+            try:
+                yield
+            except BaseException:
+                self._held = {}
+                raise
+            self.flush()
 
 
 class PostgresReadStore:
@@ -226,12 +285,13 @@ class PostgresReadStore:
 
     @contextmanager
     def transaction(self, *, pipelined: bool = True) -> Iterator[Tx]:
-        if pipelined:
-            with self._conn.pipeline(), self._conn.transaction():
-                yield _PostgresTx(self._conn)
-        else:
-            with self._conn.transaction():
-                yield _PostgresTx(self._conn)
+        with contextlib.ExitStack() as stack:
+            if pipelined:
+                stack.enter_context(self._conn.pipeline())
+            stack.enter_context(self._conn.transaction())
+            tx = _PostgresTx(self._conn)
+            yield tx
+            tx.flush()
 
     def recover(self) -> None:
         if self._conn.closed or self._conn.broken:
