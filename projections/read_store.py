@@ -13,6 +13,7 @@ import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -176,6 +177,56 @@ def written_table(sql: str) -> str | None:
     return match.group(1).lower() if match else None
 
 
+@dataclass(frozen=True)
+class MultiRowInsert:
+    """An ``INSERT ... VALUES (...)`` (at most ``ON CONFLICT ... DO NOTHING``) that can take
+    many rows in one statement: ``INSERT ... VALUES (...), (...), ...``, with PostgreSQL's own
+    numbered parameters (``$1``…), sent as they are (psycopg parses and caches only short
+    statements with few parameters; these are neither)."""
+
+    head: str
+    row: str
+    tail: str
+
+    #: rows per statement: powers of two, so a run of any length needs few distinct statements
+    SIZES = (64, 32, 16, 8, 4, 2, 1)
+
+    def statement(self, rows: int) -> str:
+        numbers = iter(range(1, rows * self.row.count("?") + 1))
+        values = ", ".join([self.row] * rows)
+        return self.head + re.sub(r"\?", lambda _: f"${next(numbers)}", values) + self.tail
+
+    def chunks(self, rows: Sequence[Params]) -> Iterator[tuple[str, list[Any]]]:
+        """Each multi-row statement for ``rows``, in order, with its parameters."""
+        start = 0
+        for size in self.SIZES:
+            while len(rows) - start >= size:
+                params = [value for row in rows[start : start + size] for value in row]
+                yield multirow_statement(self, size), params
+                start += size
+
+
+@lru_cache(maxsize=512)
+def multirow_insert(sql: str) -> MultiRowInsert | None:
+    """``sql`` as a :class:`MultiRowInsert`, or None when it is not one."""
+    match = _INSERT_VALUES.fullmatch(sql)
+    if match is None:
+        return None
+    head, row, tail = match.groups()
+    return MultiRowInsert(head, row, tail)
+
+
+@lru_cache(maxsize=512)
+def multirow_statement(insert: MultiRowInsert, rows: int) -> str:
+    return insert.statement(rows)
+
+
+_INSERT_VALUES = re.compile(
+    r"(\s*INSERT\s+INTO\s+\w+\s*\([^()]*\)\s*VALUES\s*)(\([^()]*\))"
+    r"(\s*(?:ON\s+CONFLICT\s*\([^()]*\)\s*DO\s+NOTHING)?\s*)",
+    re.I,
+)
+
 _WRITE = re.compile(r"\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+([A-Za-z_][A-Za-z0-9_]*)\b", re.I)
 
 
@@ -193,8 +244,12 @@ class _PostgresTx:
     dialect = "postgres"
 
     def __init__(self, conn: Any) -> None:
+        import psycopg
+
         self._conn = conn
         self._cur = conn.cursor()
+        #: for statements in PostgreSQL's own parameter style, sent without parsing
+        self._raw = psycopg.RawCursor(conn)
         #: the writes held back, by table, in order: each a statement with its rows
         self._held: dict[str, list[tuple[str, list[Params]]]] = {}
 
@@ -226,7 +281,11 @@ class _PostgresTx:
         held, self._held = self._held, {}
         for runs in held.values():
             for sql, rows in runs:
-                if len(rows) == 1:
+                insert = multirow_insert(sql) if len(rows) > 1 else None
+                if insert is not None:
+                    for statement, params in insert.chunks(rows):
+                        self._raw.execute(statement, params)
+                elif len(rows) == 1:
                     self._cur.execute(to_psycopg(sql), rows[0])
                 else:
                     self._cur.executemany(to_psycopg(sql), rows)

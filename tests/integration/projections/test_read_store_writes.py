@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import pytest
 
-from projections.read_store import ReadStore, Tx, open_read_store, written_table
+from projections.read_store import (
+    ReadStore,
+    Tx,
+    multirow_insert,
+    open_read_store,
+    written_table,
+)
 from projections.settings import ReadStoreSettings
 
 
@@ -39,6 +45,23 @@ def test_writes_to_one_table_keep_their_order(store: ReadStore) -> None:
         with store.transaction() as tx:
             assert _rows(tx, "a") == [("p", 3), ("q", 4), ("x", 22)]
             assert _rows(tx, "b") == [("y", 1)]
+    finally:
+        store.close()
+
+
+def test_a_long_run_of_inserts_arrives_whole_and_in_order(store: ReadStore) -> None:
+    """On PostgreSQL, runs of inserts go as multi-row statements of a few sizes."""
+    try:
+        with store.transaction() as tx:
+            for n in range(203):
+                tx.execute("INSERT INTO a (id, n) VALUES (?, ?)", (f"{n:04}", n))
+                tx.execute(
+                    "INSERT INTO b (id, n) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
+                    (f"{n % 50:04}", n),  # every key four times: the first one stays
+                )
+        with store.transaction() as tx:
+            assert _rows(tx, "a") == [(f"{n:04}", n) for n in range(203)]
+            assert _rows(tx, "b") == [(f"{n:04}", n) for n in range(50)]
     finally:
         store.close()
 
@@ -82,6 +105,36 @@ def test_a_failed_transaction_writes_nothing(store: ReadStore) -> None:
             assert _rows(tx, "a") == []
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(
+    ("sql", "rows"),
+    [
+        ("INSERT INTO a (id, n) VALUES (?, ?)", "($1, $2), ($3, $4), ($5, $6)"),
+        (
+            "INSERT INTO t (a, b) VALUES (?, 1, '', ?) ON CONFLICT (a) DO NOTHING",
+            "($1, 1, '', $2), ($3, 1, '', $4), ($5, 1, '', $6) ON CONFLICT (a) DO NOTHING",
+        ),
+        ("INSERT INTO t (a) VALUES (?) ON CONFLICT (a) DO UPDATE SET a = excluded.a", None),
+        ("INSERT INTO t (a) VALUES (lower(?))", None),
+        ("UPDATE t SET a = ?", None),
+    ],
+)
+def test_which_inserts_take_many_rows_in_one_statement(sql: str, rows: str | None) -> None:
+    insert = multirow_insert(sql)
+    if rows is None:
+        assert insert is None
+    else:
+        assert insert is not None and rows in insert.statement(3)
+
+
+def test_a_run_is_cut_into_statements_of_a_few_sizes_in_order() -> None:
+    insert = multirow_insert("INSERT INTO a (id, n) VALUES (?, ?)")
+    assert insert is not None
+    rows = [(str(n), n) for n in range(100)]
+    chunks = list(insert.chunks(rows))
+    assert [len(params) // 2 for _, params in chunks] == [64, 32, 4]
+    assert [value for _, params in chunks for value in params] == [v for r in rows for v in r]
 
 
 @pytest.mark.parametrize(
