@@ -9,15 +9,14 @@ projection's position commit together or not at all.
 from __future__ import annotations
 
 import contextlib
-import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
 
 from projections.checkpointer import Checkpointer
+from projections.held_writes import HeldWrites, MultiRowInsert
 from projections.settings import ReadStoreSettings
 
 Params = Sequence[Any]
@@ -64,34 +63,58 @@ def open_read_store(settings: ReadStoreSettings) -> ReadStore:
 
 
 class _SqliteTx:
+    """Writes are held back and sent in runs (:mod:`projections.held_writes`)."""
+
     dialect = "sqlite"
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
+        self._held = HeldWrites()
 
     def execute(self, sql: str, params: Params = ()) -> None:
-        self._conn.execute(sql, params)
+        if not self._held.hold(sql, [params]):
+            self.flush()
+            self._conn.execute(sql, params)
 
     def executemany(self, sql: str, rows: Sequence[Params]) -> None:
-        self._conn.executemany(sql, rows)
+        if not self._held.hold(sql, rows):
+            self.flush()
+            self._conn.executemany(sql, rows)
+
+    def flush(self) -> None:
+        """Send every write held back."""
+        self._held.flush(self._conn.execute, self._conn.executemany, self._insert)
+
+    def _insert(self, insert: MultiRowInsert, rows: int, params: list[Any]) -> None:
+        self._conn.execute(_sqlite_statement(insert, rows), params)
 
     def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        self.flush()
         row: Row | None = self._conn.execute(sql, params).fetchone()
         return row
 
     def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        self.flush()
         return list(self._conn.execute(sql, params).fetchall())
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
+        self.flush()
         self._conn.execute("SAVEPOINT one_event")
         try:
             yield
+            self.flush()
         except BaseException:
+            self._held.discard()
             self._conn.execute("ROLLBACK TO SAVEPOINT one_event")
             self._conn.execute("RELEASE SAVEPOINT one_event")
             raise
         self._conn.execute("RELEASE SAVEPOINT one_event")
+
+
+@lru_cache(maxsize=512)
+def _sqlite_statement(insert: MultiRowInsert, rows: int) -> str:
+    return insert.statement(rows)
 
 
 class SqliteReadStore:
@@ -148,7 +171,9 @@ class SqliteReadStore:
         self._conn.execute("BEGIN IMMEDIATE")
         before = self._conn.total_changes
         try:
-            yield _SqliteTx(self._conn)
+            tx = _SqliteTx(self._conn)
+            yield tx
+            tx.flush()
         except BaseException:
             self._conn.execute("ROLLBACK")
             raise
@@ -170,76 +195,11 @@ def to_psycopg(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
-@lru_cache(maxsize=512)
-def written_table(sql: str) -> str | None:
-    """The one table an ``INSERT``, ``UPDATE`` or ``DELETE`` writes; None for anything else."""
-    match = _WRITE.match(sql)
-    return match.group(1).lower() if match else None
-
-
-@dataclass(frozen=True)
-class MultiRowInsert:
-    """An ``INSERT ... VALUES (...)`` (at most ``ON CONFLICT ... DO NOTHING``) that can take
-    many rows in one statement: ``INSERT ... VALUES (...), (...), ...``, with PostgreSQL's own
-    numbered parameters (``$1``…), sent as they are (psycopg parses and caches only short
-    statements with few parameters; these are neither)."""
-
-    head: str
-    row: str
-    tail: str
-
-    #: rows per statement: powers of two, so a run of any length needs few distinct statements
-    SIZES = (64, 32, 16, 8, 4, 2, 1)
-
-    def statement(self, rows: int) -> str:
-        numbers = iter(range(1, rows * self.row.count("?") + 1))
-        values = ", ".join([self.row] * rows)
-        return self.head + re.sub(r"\?", lambda _: f"${next(numbers)}", values) + self.tail
-
-    def chunks(self, rows: Sequence[Params]) -> Iterator[tuple[str, list[Any]]]:
-        """Each multi-row statement for ``rows``, in order, with its parameters."""
-        start = 0
-        for size in self.SIZES:
-            while len(rows) - start >= size:
-                params = [value for row in rows[start : start + size] for value in row]
-                yield multirow_statement(self, size), params
-                start += size
-
-
-@lru_cache(maxsize=512)
-def multirow_insert(sql: str) -> MultiRowInsert | None:
-    """``sql`` as a :class:`MultiRowInsert`, or None when it is not one."""
-    match = _INSERT_VALUES.fullmatch(sql)
-    if match is None:
-        return None
-    head, row, tail = match.groups()
-    return MultiRowInsert(head, row, tail)
-
-
-@lru_cache(maxsize=512)
-def multirow_statement(insert: MultiRowInsert, rows: int) -> str:
-    return insert.statement(rows)
-
-
-_INSERT_VALUES = re.compile(
-    r"(\s*INSERT\s+INTO\s+\w+\s*\([^()]*\)\s*VALUES\s*)(\([^()]*\))"
-    r"(\s*(?:ON\s+CONFLICT\s*\([^()]*\)\s*DO\s+NOTHING)?\s*)",
-    re.I,
-)
-
-_WRITE = re.compile(r"\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+([A-Za-z_][A-Za-z0-9_]*)\b", re.I)
-
-
 class _PostgresTx:
-    """Writes are held back and sent table by table, a run of one statement as one
-    ``executemany``: psycopg then adapts and sends the rows in one go instead of one
-    call per row.
-
-    Read models write no statement that reads another table, so writes to
-    different tables can be sent in any order; each table's writes keep theirs.
-    Everything held back is sent before any read, savepoint or other statement,
-    and before the commit.
-    """
+    """Writes are held back and sent in runs (:mod:`projections.held_writes`); multi-row
+    inserts in PostgreSQL's own numbered parameters through a ``RawCursor``, which sends
+    them as they are (psycopg parses and caches only short statements with few
+    parameters, and these are neither)."""
 
     dialect = "postgres"
 
@@ -248,47 +208,31 @@ class _PostgresTx:
 
         self._conn = conn
         self._cur = conn.cursor()
-        #: for statements in PostgreSQL's own parameter style, sent without parsing
         self._raw = psycopg.RawCursor(conn)
-        #: the writes held back, by table, in order: each a statement with its rows
-        self._held: dict[str, list[tuple[str, list[Params]]]] = {}
+        self._held = HeldWrites()
 
     def execute(self, sql: str, params: Params = ()) -> None:
-        if written_table(sql) is None:
+        if not self._held.hold(sql, [params]):
             self.flush()
             self._cur.execute(to_psycopg(sql), params)
-        else:
-            self._hold(sql, [params])
 
     def executemany(self, sql: str, rows: Sequence[Params]) -> None:
-        if written_table(sql) is None:
+        if not self._held.hold(sql, rows):
             self.flush()
             self._cur.executemany(to_psycopg(sql), rows)
-        else:
-            self._hold(sql, rows)
-
-    def _hold(self, sql: str, rows: Sequence[Params]) -> None:
-        table = written_table(sql)
-        assert table is not None
-        runs = self._held.setdefault(table, [])
-        if runs and runs[-1][0] == sql:
-            runs[-1][1].extend(rows)
-        else:
-            runs.append((sql, list(rows)))
 
     def flush(self) -> None:
         """Send every write held back."""
-        held, self._held = self._held, {}
-        for runs in held.values():
-            for sql, rows in runs:
-                insert = multirow_insert(sql) if len(rows) > 1 else None
-                if insert is not None:
-                    for statement, params in insert.chunks(rows):
-                        self._raw.execute(statement, params)
-                elif len(rows) == 1:
-                    self._cur.execute(to_psycopg(sql), rows[0])
-                else:
-                    self._cur.executemany(to_psycopg(sql), rows)
+        self._held.flush(self._one, self._many, self._insert)
+
+    def _one(self, sql: str, params: Params) -> None:
+        self._cur.execute(to_psycopg(sql), params)
+
+    def _many(self, sql: str, rows: Sequence[Params]) -> None:
+        self._cur.executemany(to_psycopg(sql), rows)
+
+    def _insert(self, insert: MultiRowInsert, rows: int, params: list[Any]) -> None:
+        self._raw.execute(_numbered_statement(insert, rows), params)
 
     def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         self.flush()
@@ -306,9 +250,14 @@ class _PostgresTx:
             try:
                 yield
             except BaseException:
-                self._held = {}
+                self._held.discard()
                 raise
             self.flush()
+
+
+@lru_cache(maxsize=512)
+def _numbered_statement(insert: MultiRowInsert, rows: int) -> str:
+    return insert.statement(rows, numbered=True)
 
 
 class PostgresReadStore:
