@@ -3,8 +3,10 @@
 - In the manager process with SQLite: woken in-process after each save
   (:meth:`EventStore.on_saved`), and polling as a fallback for writes made by
   other processes.
-- With PostgreSQL: woken by LISTEN/NOTIFY through the library's ``subscribe``,
-  which follows the log in a thread of its own.
+- With PostgreSQL: also woken by the ``NOTIFY`` each insert sends on the event
+  table's channel, which a thread of its own ``LISTEN``s to on a connection of its
+  own: saves by other processes wake it at once. The notifications themselves
+  are only a wake-up; the relay reads the log once, itself.
 """
 
 from __future__ import annotations
@@ -22,17 +24,22 @@ from services.manager.store import EventStore
 log = logging.getLogger("berth.relay")
 
 
-def _follow_postgres(store: EventStore, relay: Relay, stop: threading.Event) -> None:
-    start = store.max_notification_id()
-    with store.app_recorder.subscribe(gt=start) as subscription:
+def _listen_postgres(store: EventStore, relay: Relay, stop: threading.Event) -> None:
+    import psycopg
 
-        def stop_when_asked() -> None:
-            stop.wait()
-            subscription.stop()
-
-        threading.Thread(target=stop_when_asked, daemon=True).start()
-        for notification in subscription:
-            relay.wake(notification.id)
+    channel = store.app_recorder.channel_name  # type: ignore[attr-defined]
+    while not stop.is_set():
+        try:
+            with psycopg.connect(store.settings.pg_dsn, autocommit=True) as conn:
+                conn.execute(psycopg.sql.SQL("LISTEN {}").format(psycopg.sql.Identifier(channel)))
+                relay.wake()  # anything saved while not listening
+                while not stop.is_set():
+                    # At most 0.1 s per wait, so that a stop is noticed.
+                    for _ in conn.notifies(timeout=0.1, stop_after=1):
+                        relay.wake()
+        except psycopg.Error as exc:
+            log.warning("relay: listening for new events failed (%s); listening again", exc)
+            stop.wait(1.0)
 
 
 async def run_relay(
@@ -45,7 +52,7 @@ async def run_relay(
     follower_stop = threading.Event()
     if store.settings.backend == "postgres":
         follower = threading.Thread(
-            target=_follow_postgres, args=(store, relay, follower_stop), daemon=True
+            target=_listen_postgres, args=(store, relay, follower_stop), daemon=True
         )
         follower.start()
     try:
