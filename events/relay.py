@@ -12,6 +12,11 @@ each position, the other is refused, re-reads the stream and carries on.
 Publishes are pipelined in batches with one acknowledgement per batch (see
 ``_publish_batch``), since one round trip per event would cap the relay at a few
 thousand events per second.
+
+A relay in the process that saves is also *offered* each save's notifications
+(:meth:`Relay.offer`) and publishes them from memory when they follow on exactly
+from the stream's last notification; anything else (a gap, a save by another
+process, a restart) it reads from the store, which stays the one source.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -109,8 +115,47 @@ class Relay:
         self.position: RelayPosition | None = None
         self.published = 0
         self.conflicts = 0
+        #: notifications offered by this process's saves and not yet published, by id
+        self._offered: dict[int, StoredNotification] = {}
+        self._offered_lock = threading.Lock()
+        #: published from memory / read from the store (for tests and logs)
+        self.from_memory = 0
+        self.from_store = 0
 
-    def wake(self, _notification_id: int | None = None) -> None:
+    #: offered notifications held at most; beyond that the relay reads the store instead
+    OFFER_LIMIT = 20_000
+
+    def offer(self, notifications: Sequence[StoredNotification]) -> None:
+        """Thread-safe: these were just committed by this process; wake the relay.
+
+        It publishes them without reading them back when they follow on from the
+        stream's last notification. A relay that falls behind (NATS down) stops
+        holding them and reads the store once it can publish again.
+        """
+        with self._offered_lock:
+            if len(self._offered) + len(notifications) <= self.OFFER_LIMIT:
+                for notification in notifications:
+                    self._offered[notification.id] = notification
+            else:
+                self._offered.clear()
+        self.wake()
+
+    def _take_offered(self, first: int) -> list[StoredNotification]:
+        """The offered notifications ``first``, ``first + 1``… without a gap, at most a batch."""
+        taken: list[StoredNotification] = []
+        with self._offered_lock:
+            offered = self._offered
+            if offered and min(offered) < first:
+                for stale in [i for i in offered if i < first]:
+                    del offered[stale]
+            while len(taken) < self._batch_size:
+                notification = offered.pop(first + len(taken), None)
+                if notification is None:
+                    break
+                taken.append(notification)
+        return taken
+
+    def wake(self) -> None:
         """Thread-safe: something new was stored."""
         loop = self._loop
         if loop is None or loop.is_closed():
@@ -159,11 +204,15 @@ class Relay:
                 self.position.notification_id,
                 self.position.stream_seq,
             )
-        notifications = await asyncio.to_thread(
-            self._log.select_notifications,
-            self.position.notification_id + 1,
-            self._batch_size,
-        )
+        first = self.position.notification_id + 1
+        notifications: Sequence[StoredNotification] = self._take_offered(first)
+        if notifications:
+            self.from_memory += len(notifications)
+        else:
+            notifications = await asyncio.to_thread(
+                self._log.select_notifications, first, self._batch_size
+            )
+            self.from_store += len(notifications)
         if not notifications:
             return True
         await self._publish_batch(notifications)

@@ -47,7 +47,7 @@ async def run_relay(
 ) -> Relay:
     await ensure_streams(nc.jetstream())
     relay = Relay(store.app_recorder, nc, **relay_options)  # type: ignore[arg-type]
-    store.on_saved(relay.wake)
+    store.on_saved(relay.offer)
     follower: threading.Thread | None = None
     follower_stop = threading.Event()
     if store.settings.backend == "postgres":

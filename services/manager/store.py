@@ -2,8 +2,8 @@
 
 One application means one totally ordered notification log and atomic saves
 across aggregates. Listeners registered with :meth:`on_saved` are called with the
-highest notification id after each save; the SQLite relay uses that to wake up,
-since SQLite offers no subscription.
+notifications of each save once it has committed: the relay in the same process
+publishes them from there, without reading them back.
 """
 
 from __future__ import annotations
@@ -19,10 +19,12 @@ from eventsourcing.persistence import ApplicationRecorder, ProcessRecorder, Reco
 from eventsourcing.utils import get_topic
 from psycopg.conninfo import conninfo_to_dict
 
+from events.relay import StoredNotification
 from services.manager.mapper import MsgspecMapper, NullTranscoder
 from services.manager.settings import StoreSettings
 
-SaveListener = Callable[[int], None]
+#: called with the notifications of each save, in order, once they are committed
+SaveListener = Callable[[Sequence[StoredNotification]], None]
 #: the PostgreSQL advisory lock key taken while creating the store's tables
 TABLE_CREATION_LOCK = 0x6265727468  # "berth"
 
@@ -133,9 +135,9 @@ class EventStore(Application[UUID]):
     def _notify(self, recordings: list[Recording[UUID]]) -> None:
         if not recordings or not self._save_listeners:
             return
-        last = recordings[-1].notification.id
+        notifications = [r.notification for r in recordings]
         for listener in self._save_listeners:
-            listener(last)
+            listener(notifications)
 
     def max_notification_id(self) -> int:
         return self.app_recorder.max_notification_id() or 0

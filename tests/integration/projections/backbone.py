@@ -35,7 +35,7 @@ class Backbone:
         self._requested = 0
 
     async def start(self) -> None:
-        self.store.on_saved(self.relay.wake)
+        self.store.on_saved(self.relay.offer)
         self._stop.clear()
         self._task = asyncio.create_task(self.relay.run(self._stop))
 

@@ -84,7 +84,8 @@ async def test_a_save_while_the_relay_reads_is_not_missed(
     with EventStore(sqlite_settings) as store:
         log = SavesDuringRead(store)
         relay = Relay(log, nc, poll_interval=POLL_INTERVAL)
-        store.on_saved(relay.wake)
+        # Woken only, not offered the notifications: the relay reads every one of them.
+        store.on_saved(lambda _notifications: relay.wake())
         await ensure_streams(nc.jetstream())
         events = await nc.subscribe(EVENTS_WILDCARD)
         store.save(new_session(0))
@@ -101,6 +102,56 @@ async def test_a_save_while_the_relay_reads_is_not_missed(
             await asyncio.wait_for(running, 30)
     assert [(msg.headers or {})[MSG_ID_HEADER] for msg in (first, second)] == ["1", "2"]
     assert waited < WAKE_DEADLINE, f"the second event waited {waited:.1f}s for the poll"
+
+
+async def test_saves_in_the_relays_process_go_out_from_memory_and_the_rest_from_the_store(
+    sqlite_settings: StoreSettings, nc: NATS
+) -> None:
+    with EventStore(sqlite_settings) as store, EventStore(sqlite_settings) as other_process:
+        relay = Relay(store.app_recorder, nc, poll_interval=0.05)  # type: ignore[arg-type]
+        store.on_saved(relay.offer)
+        await ensure_streams(nc.jetstream())
+        events = await nc.subscribe(EVENTS_WILDCARD)
+        stop = asyncio.Event()
+        running = asyncio.create_task(relay.run(stop))
+        try:
+            ids = []
+            for n in range(6):
+                saver = other_process if n == 3 else store  # one save the relay is not offered
+                ids += [r.notification.id for r in saver.save(new_session(n))]
+                msg = await events.next_msg(timeout=POLL_INTERVAL)
+                assert (msg.headers or {})[MSG_ID_HEADER] == str(ids[-1])
+        finally:
+            stop.set()
+            await asyncio.wait_for(running, 30)
+    assert ids == list(range(1, 7))
+    assert relay.published == 6
+    # The save by another process comes from the store; so may the first one, offered
+    # before the relay knew where the stream stood. The others go out as offered.
+    assert relay.from_store >= 1 and relay.from_memory >= 4
+    assert relay.from_memory + relay.from_store == 6
+
+
+async def test_a_relay_offered_more_than_it_may_hold_reads_the_store_instead(
+    sqlite_settings: StoreSettings, nc: NATS
+) -> None:
+    with EventStore(sqlite_settings) as store:
+        relay = Relay(store.app_recorder, nc, poll_interval=POLL_INTERVAL)  # type: ignore[arg-type]
+        relay.OFFER_LIMIT = 2
+        store.on_saved(relay.offer)
+        await ensure_streams(nc.jetstream())
+        events = await nc.subscribe(EVENTS_WILDCARD)
+        store.save(new_session(0))
+        store.save(new_session(1), new_session(2))  # 3 offered: more than 2, all dropped
+        stop = asyncio.Event()
+        running = asyncio.create_task(relay.run(stop))
+        try:
+            arrived = [await events.next_msg(timeout=POLL_INTERVAL) for _ in range(3)]
+        finally:
+            stop.set()
+            await asyncio.wait_for(running, 30)
+    assert [(m.headers or {})[MSG_ID_HEADER] for m in arrived] == ["1", "2", "3"]
+    assert (relay.from_memory, relay.from_store) == (0, 3)
 
 
 class SavesDuringRead:
