@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from projections.checkpointer import Checkpointer
@@ -28,19 +29,28 @@ def _wal_frames(path: Path) -> int:
         return int(log) - int(copied)
 
 
-def _writer(path: Path) -> sqlite3.Connection:
+@contextmanager
+def _writer_and_checkpointer(
+    path: Path, *, rows: int, commits: int, idle: float
+) -> Iterator[tuple[sqlite3.Connection, Checkpointer]]:
+    """A WAL writer that never checkpoints itself, and a checkpointer for its file."""
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA wal_autocheckpoint=0")  # only the checkpointer copies
     conn.execute("CREATE TABLE IF NOT EXISTS t (n INTEGER)")
-    return conn
+    checkpointer = Checkpointer(path, rows=rows, commits=commits, idle=idle)
+    try:
+        yield conn, checkpointer
+    finally:
+        checkpointer.close()
+        conn.close()
 
 
 def test_enough_changed_rows_bring_a_checkpoint(tmp_path: Path) -> None:
-    path = tmp_path / "rm.sqlite3"
-    conn = _writer(path)
-    checkpointer = Checkpointer(path, rows=100, commits=1_000, idle=60)
-    try:
+    with _writer_and_checkpointer(tmp_path / "rm.sqlite3", rows=100, commits=1_000, idle=60) as (
+        conn,
+        checkpointer,
+    ):
         conn.executemany("INSERT INTO t VALUES (?)", [(n,) for n in range(99)])
         checkpointer.committed(99)
         time.sleep(0.1)
@@ -48,39 +58,31 @@ def test_enough_changed_rows_bring_a_checkpoint(tmp_path: Path) -> None:
         conn.execute("INSERT INTO t VALUES (100)")
         checkpointer.committed(1)
         assert _eventually(lambda: checkpointer.runs == 1)
-    finally:
-        checkpointer.close()
-        conn.close()
 
 
 def test_many_small_commits_bring_a_checkpoint(tmp_path: Path) -> None:
-    path = tmp_path / "rm.sqlite3"
-    conn = _writer(path)
-    checkpointer = Checkpointer(path, rows=1_000_000, commits=5, idle=60)
-    try:
+    with _writer_and_checkpointer(tmp_path / "rm.sqlite3", rows=1_000_000, commits=5, idle=60) as (
+        conn,
+        checkpointer,
+    ):
         for n in range(5):
             conn.execute("INSERT INTO t VALUES (?)", (n,))
             checkpointer.committed(1)
         assert _eventually(lambda: checkpointer.runs == 1)
-    finally:
-        checkpointer.close()
-        conn.close()
 
 
 def test_what_is_left_is_copied_a_moment_after_the_last_commit(tmp_path: Path) -> None:
     path = tmp_path / "rm.sqlite3"
-    conn = _writer(path)
-    checkpointer = Checkpointer(path, rows=1_000_000, commits=1_000, idle=0.05)
-    try:
+    with _writer_and_checkpointer(path, rows=1_000_000, commits=1_000, idle=0.05) as (
+        conn,
+        checkpointer,
+    ):
         conn.execute("INSERT INTO t VALUES (1)")
         checkpointer.committed(1)
         assert _eventually(lambda: checkpointer.runs == 1)
         assert _wal_frames(path) == 0
         time.sleep(0.2)
         assert checkpointer.runs == 1  # nothing new: no more checkpoints
-    finally:
-        checkpointer.close()
-        conn.close()
 
 
 def test_the_read_store_commits_feed_its_checkpointer(tmp_path: Path) -> None:
