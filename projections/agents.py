@@ -35,6 +35,14 @@ ALIVE = "ALIVE"
 LOST = "LOST"
 DECOMMISSIONED = "DECOMMISSIONED"
 
+_StatusOnly = AgentLost | AgentRecovered | AgentDecommissioned
+#: the events that change the agent's status and nothing else
+_STATUS_ONLY: dict[type[_StatusOnly], str] = {
+    AgentLost: LOST,
+    AgentRecovered: ALIVE,
+    AgentDecommissioned: DECOMMISSIONED,
+}
+
 
 _json = json_text
 
@@ -149,17 +157,9 @@ class AgentView(Projection):
         tx.execute("DELETE FROM agent_kernel WHERE agent_id = ? AND kernel_id = ?", key)
         self._allocate(tx, event, meta, ResourceSlots.from_json(json.loads(row[0])), -1)
 
-    @handles(AgentLost)
-    def _lost(self, tx: Tx, event: AgentLost, meta: EventMeta) -> None:
-        self._status(tx, event, meta, LOST, event.reason)
-
-    @handles(AgentRecovered)
-    def _recovered(self, tx: Tx, event: AgentRecovered, meta: EventMeta) -> None:
-        self._status(tx, event, meta, ALIVE, event.reason)
-
-    @handles(AgentDecommissioned)
-    def _decommissioned(self, tx: Tx, event: AgentDecommissioned, meta: EventMeta) -> None:
-        self._status(tx, event, meta, DECOMMISSIONED, event.reason)
+    @handles(*_STATUS_ONLY)
+    def _moved(self, tx: Tx, event: _StatusOnly, meta: EventMeta) -> None:
+        self._status(tx, event, meta, _STATUS_ONLY[type(event)], event.reason)
 
     @staticmethod
     def _allocate(

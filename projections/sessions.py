@@ -32,6 +32,15 @@ from services.manager.domain.session import SessionStatus
 
 PENDING = SessionStatus.PENDING.value
 
+_StatusOnly = SessionPreparing | SessionRunning | SessionTerminating | SessionCancelled
+#: the events that change nothing but the session's status (and its history)
+_STATUS_ONLY: dict[type[_StatusOnly], SessionStatus] = {
+    SessionPreparing: SessionStatus.PREPARING,
+    SessionRunning: SessionStatus.RUNNING,
+    SessionTerminating: SessionStatus.TERMINATING,
+    SessionCancelled: SessionStatus.CANCELLED,
+}
+
 
 class SessionView(Projection):
     name: ClassVar[str] = "sessions"
@@ -133,17 +142,9 @@ class SessionView(Projection):
             )
         self._status(tx, event, meta, SessionStatus.SCHEDULED, event.reason)
 
-    @handles(SessionPreparing)
-    def _preparing(self, tx: Tx, event: SessionPreparing, meta: EventMeta) -> None:
-        self._status(tx, event, meta, SessionStatus.PREPARING, event.reason)
-
-    @handles(SessionRunning)
-    def _running(self, tx: Tx, event: SessionRunning, meta: EventMeta) -> None:
-        self._status(tx, event, meta, SessionStatus.RUNNING, event.reason)
-
-    @handles(SessionTerminating)
-    def _terminating(self, tx: Tx, event: SessionTerminating, meta: EventMeta) -> None:
-        self._status(tx, event, meta, SessionStatus.TERMINATING, event.reason)
+    @handles(*_STATUS_ONLY)
+    def _moved(self, tx: Tx, event: _StatusOnly, meta: EventMeta) -> None:
+        self._status(tx, event, meta, _STATUS_ONLY[type(event)], event.reason)
 
     @handles(SessionTerminated)
     def _terminated(self, tx: Tx, event: SessionTerminated, meta: EventMeta) -> None:
@@ -159,10 +160,6 @@ class SessionView(Projection):
             "UPDATE session_view SET result = ? WHERE id = ?", ("failure", meta.aggregate_id)
         )
         self._status(tx, event, meta, SessionStatus.ERROR, event.reason)
-
-    @handles(SessionCancelled)
-    def _cancelled(self, tx: Tx, event: SessionCancelled, meta: EventMeta) -> None:
-        self._status(tx, event, meta, SessionStatus.CANCELLED, event.reason)
 
     @handles(SessionRequeued)
     def _requeued(self, tx: Tx, event: SessionRequeued, meta: EventMeta) -> None:
