@@ -2,7 +2,8 @@
 
 nats-py's ``fetch`` waits for each message of a batch separately (and can hold a lone
 message until its timeout). This reader keeps one pull request
-outstanding, gathers what the server delivers in a subscription callback, and
+outstanding, gathers what the server delivers (straight from the client's parser, as
+:class:`~events.delivery.Delivered` messages), and
 hands over whatever has arrived: a full batch under load, a single message
 without delay when events trickle in. A new request goes out as soon as the
 previous one is filled or expires, so the next batch travels while the current
@@ -20,33 +21,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from nats.aio.client import Client as NATS
-from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.errors import Error as NatsError
 
+from events.delivery import Delivered, subscribe_raw, unsubscribe_raw
+
 log = logging.getLogger("berth.pull")
-
-STATUS_HEADER = "Status"
-DESCRIPTION_HEADER = "Description"
-
-
-#: tokens of a JetStream v1 reply subject:
-#: ``$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>``
-_V1_REPLY_TOKENS = 9
-_V1_STREAM_SEQ = 5
-
-
-def stream_seq(msg: Msg) -> int:
-    """A delivered message's stream sequence, read from its reply subject alone.
-
-    ``msg.metadata`` parses every field of the subject (a timestamp into a datetime
-    among them) for each message; readers of whole batches need only this one.
-    Reply subjects of the longer (v2) form go through ``msg.metadata``.
-    """
-    reply = msg.reply
-    if reply.count(".") == _V1_REPLY_TOKENS - 1:
-        return int(reply.split(".", _V1_STREAM_SEQ + 1)[_V1_STREAM_SEQ])
-    return msg.metadata.sequence.stream
 
 
 class ConsumerGone(Exception):
@@ -69,7 +49,7 @@ class PullReader:
         self._expires = expires
         self._inbox = nc.new_inbox()
         self._sub: Subscription | None = None
-        self._buffer: list[Msg] = []
+        self._buffer: list[Delivered] = []
         self._arrived = asyncio.Event()
         self._error: Exception | None = None
         # the outstanding pull request: when it was sent and how much of it is left
@@ -78,15 +58,15 @@ class PullReader:
         self._reconnects = 0
 
     async def start(self) -> None:
-        self._sub = await self._nc.subscribe(self._inbox, cb=self._on_message)
+        self._sub = await subscribe_raw(self._nc, self._inbox, self._on_message)
         await self._request()
 
     async def close(self) -> None:
         sub, self._sub = self._sub, None
         if sub is not None:
-            await sub.unsubscribe()
+            await unsubscribe_raw(self._nc, sub)
 
-    async def next_batch(self, stop: asyncio.Event, timeout: float) -> list[Msg]:
+    async def next_batch(self, stop: asyncio.Event, timeout: float) -> list[Delivered]:
         """Up to a batch of messages in stream order; [] when ``timeout`` passes or on ``stop``."""
         deadline = time.monotonic() + timeout
         while not self._buffer:
@@ -127,29 +107,29 @@ class PullReader:
         self._left = self._batch_size
         await self._nc.publish(self._next_subject, json.dumps(request).encode(), reply=self._inbox)
 
-    async def _on_message(self, msg: Msg) -> None:
-        status = msg.headers.get(STATUS_HEADER) if msg.headers else None
+    async def _on_message(self, msg: Delivered) -> None:
+        status = msg.status
         if status is None:
             self._buffer.append(msg)
             self._left -= 1
             if self._left <= 0:
                 self._requested_at = None
                 await self._request()
-        elif status == "100":
+            self._arrived.set()
+            return
+        code, description = status
+        if code == "100":
             return  # idle heartbeat
-        elif status in ("404", "408"):
-            self._requested_at = None  # the request expired
+        self._requested_at = None
+        if code in ("404", "408"):
+            await self._request()  # the request expired
+        elif code == "409" and "deleted" not in description.lower():
+            # e.g. a leadership change or too many waiting requests: just ask again
             await self._request()
+        elif code == "503":
+            self._error = ConsumerGone("no such consumer (503 no responders)")
         else:
-            description = (msg.headers or {}).get(DESCRIPTION_HEADER, "")
-            self._requested_at = None
-            if status == "409" and "deleted" not in description.lower():
-                # e.g. a leadership change or too many waiting requests: just ask again
-                await self._request()
-            elif status == "503":
-                self._error = ConsumerGone("no such consumer (503 no responders)")
-            else:
-                self._error = ConsumerGone(f"the consumer ended ({status} {description})")
+            self._error = ConsumerGone(f"the consumer ended ({code} {description})")
         self._arrived.set()
 
 
@@ -167,7 +147,7 @@ async def follow_consumer(
     nc: NATS,
     stream: str,
     consumer: str,
-    handle: Callable[[Sequence[Msg]], None],
+    handle: Callable[[Sequence[Delivered]], None],
     stop: asyncio.Event,
     *,
     batch_size: int,

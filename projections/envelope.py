@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from nats.aio.msg import Msg
-
-from events.pull import stream_seq
+from events.delivery import Delivered
 from events.subjects import MSG_ID_HEADER, TOPIC_HEADER
 
 
@@ -22,8 +20,8 @@ class Envelope:
     payload: bytes
 
     @classmethod
-    def of(cls, msg: Msg) -> Envelope:
-        return cls.from_parts(stream_seq(msg), msg.subject, msg.headers, msg.data)
+    def of(cls, msg: Delivered) -> Envelope:
+        return cls.from_parts(msg.stream_seq, msg.subject, msg.headers, msg.data)
 
     @classmethod
     def from_parts(

@@ -28,11 +28,11 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from nats.aio.client import Client as NATS
-from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 
-from events.pull import ConsumerGone, PullReader, stream_seq
+from events.delivery import Delivered
+from events.pull import ConsumerGone, PullReader
 from events.streams import EVENTS_STREAM
 from projections.base import Projection
 from projections.batch import BatchOutcome, project_batch
@@ -207,18 +207,22 @@ class ProjectionRunner:
             with contextlib.suppress(NatsError):
                 await reader.close()
 
-    async def _fetch(self, stop: asyncio.Event) -> list[Msg]:
+    async def _fetch(self, stop: asyncio.Event) -> list[Delivered]:
         assert self._reader is not None
         messages = await self._reader.next_batch(stop, self._idle_timeout)
         if not messages and not stop.is_set():
             self._report_caught_up()
         return messages
 
-    async def _project(self, messages: Sequence[Msg]) -> None:
+    async def _project(self, messages: Sequence[Delivered]) -> None:
         expected = self._next_seq
         fresh: list[Envelope] = []
+        last = messages[0]
+        last_seq = 0
         for msg in messages:
             env = Envelope.of(msg)
+            if env.stream_seq > last_seq:
+                last, last_seq = msg, env.stream_seq
             if env.stream_seq < expected:
                 continue  # redelivered: already in the tables
             if env.stream_seq > expected:
@@ -233,7 +237,7 @@ class ProjectionRunner:
             await self._announce(fresh, before)
         self._next_seq = expected
         # AckPolicy.ALL: the highest sequence acknowledges the whole batch, after commit.
-        await max(messages, key=stream_seq).ack()
+        await last.ack()
         await self._notify()
 
     def _commit(self, fresh: Sequence[Envelope]) -> dict[str, BatchOutcome]:

@@ -22,12 +22,12 @@ from collections.abc import Callable, Sequence
 from uuid import UUID
 
 from nats.aio.client import Client as NATS
-from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from events.base import DomainEvent
 from events.codec import DecodeError, decode
+from events.delivery import Delivered
 from events.pull import follow_consumer
 from events.stream_reading import read_until
 from events.streams import EVENTS_STREAM
@@ -86,7 +86,7 @@ class DecisionFollower:
             ),
         )
 
-        def handle(msgs: Sequence[Msg]) -> None:
+        def handle(msgs: Sequence[Delivered]) -> None:
             for msg in msgs:
                 event = self._decode(msg.data, msg.headers, msg.subject)
                 if event is not None:

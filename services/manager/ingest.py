@@ -17,13 +17,12 @@ from functools import partial
 import msgspec
 from eventsourcing.persistence import IntegrityError
 from nats.aio.client import Client as NATS
-from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from events.facts import decode_fact
-from events.pull import ConsumerGone, PullReader, stream_seq
+from events.pull import ConsumerGone, PullReader
 from events.streams import FACTS_STREAM
 from events.subjects import FACTS_WILDCARD
 from services.manager.context import ManagerContext
@@ -90,10 +89,10 @@ async def run_ingest(
             log.info("ingesting facts from stream sequence %d", start)
             try:
                 while not stop.is_set():
-                    msgs: list[Msg] = await reader.next_batch(stop, 0.5)
+                    msgs = await reader.next_batch(stop, 0.5)
                     if not msgs:
                         continue
-                    items = [(stream_seq(m), m.data) for m in msgs]
+                    items = [(m.stream_seq, m.data) for m in msgs]
                     now = datetime.now(UTC)
                     await decide(partial(ingest_batch, ctx, items, now))
                     await msgs[-1].ack()

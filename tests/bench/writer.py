@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from services.manager.domain.session import Session
 from services.manager.store import EventStore
@@ -20,9 +20,14 @@ from tests.factories import requested_session
 
 
 def new_sessions(count: int, tag: str | None = None) -> list[Session]:
-    """``count`` requested sessions, each one ``SessionRequested`` event of a typical size."""
+    """``count`` requested sessions, each one ``SessionRequested`` event of a typical size.
+
+    Each is requested at a moment of its own, a microsecond after the one before,
+    as the manager stamps each request when it handles it: the read models'
+    indexes on creation time see them arrive in order, as they do in service.
+    """
     tag = tag or uuid.uuid4().hex[:12]
-    at = datetime.now(UTC)
+    start = datetime.now(UTC)
     return [
         requested_session(
             name=f"bench-{tag}-{n}",
@@ -32,7 +37,7 @@ def new_sessions(count: int, tag: str | None = None) -> list[Session]:
             resources={"cpu": str(1 + n % 4), "mem": f"{256 * (1 + n % 8)}m"},
             startup_command="python train.py --epochs 3" if n % 2 else None,
             request_id=f"{tag}-{n}",
-            at=at,
+            at=start + timedelta(microseconds=n),
         )
         for n in range(count)
     ]

@@ -23,11 +23,11 @@ from uuid import UUID
 
 import msgspec
 from nats.aio.client import Client as NATS
-from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from events.codec import DecodeError, decode
+from events.delivery import Delivered, Received
 from events.facts import decode_fact
 from events.pull import follow_consumer
 from events.stream_reading import read_until
@@ -62,7 +62,7 @@ class DecisionFollower:
         self._durable = durable_name(prefix)
         self._own: set[str] = set()
 
-    def _apply(self, msg: Msg, *, plan: bool = True) -> bool:
+    def _apply(self, msg: Received, *, plan: bool = True) -> bool:
         """Apply one message to the model; True when it is one of ours that we follow."""
         agent, name = _agent_of(msg.subject)
         if name not in FOLLOWED or agent not in self._own:
@@ -133,7 +133,7 @@ class DecisionFollower:
     async def run(self, stop: asyncio.Event, batch: int = 512) -> None:
         await self.recover()
 
-        def handle(msgs: Sequence[Msg]) -> None:
+        def handle(msgs: Sequence[Delivered]) -> None:
             for msg in msgs:
                 self._apply(msg)
 

@@ -7,30 +7,37 @@ import json
 from typing import Any
 
 import pytest
-from nats.aio.msg import Msg
 
-from events.pull import ConsumerGone, PullReader, stream_seq
+from events.delivery import Delivered
+from events.pull import ConsumerGone, PullReader
+
+SID = 7
 
 
 class FakeSubscription:
+    _id = SID
+
     async def unsubscribe(self) -> None:
         pass
 
 
 class FakeNats:
-    """Records pull requests; the test plays the server by delivering to the callback."""
+    """Records pull requests; the test plays the server through the client's parser entry."""
 
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
-        self.callback: Any = None
-        self.stats = {"reconnects": 0}
+        self.stats = {"reconnects": 0, "in_msgs": 0, "in_bytes": 0}
 
     def new_inbox(self) -> str:
         return "_INBOX.reader"
 
-    async def subscribe(self, subject: str, cb: Any) -> FakeSubscription:
-        self.callback = cb
+    async def subscribe(self, subject: str) -> FakeSubscription:
         return FakeSubscription()
+
+    async def _process_msg(
+        self, sid: int, subject: bytes, reply: bytes, data: bytes, headers: bytes | None
+    ) -> None:
+        raise AssertionError(f"message for subscription {sid} went past the reader")
 
     async def publish(self, subject: str, payload: bytes, reply: str = "") -> None:
         assert subject == "$JS.API.CONSUMER.MSG.NEXT.BERTH_EVENTS.proj-m"
@@ -38,12 +45,12 @@ class FakeNats:
 
     async def deliver(self, *seqs: int) -> None:
         for seq in seqs:
-            reply = f"$JS.ACK.BERTH_EVENTS.proj-m.1.{seq}.{seq}.0.0"
-            await self.callback(Msg(self, "berth.ev.x", reply, b"{}", None))  # type: ignore[arg-type]
+            reply = f"$JS.ACK.BERTH_EVENTS.proj-m.1.{seq}.{seq}.0.0".encode()
+            await self._process_msg(SID, b"berth.ev.x", reply, b"{}", b"NATS/1.0\r\nA: b\r\n\r\n")
 
     async def status(self, code: str, description: str) -> None:
-        headers = {"Status": code, "Description": description}
-        await self.callback(Msg(self, "_INBOX.reader", "", b"", headers))  # type: ignore[arg-type]
+        headers = f"NATS/1.0 {code} {description}\r\n\r\n".encode()
+        await self._process_msg(SID, b"_INBOX.reader", b"", b"", headers)
 
 
 async def started(batch_size: int = 3) -> tuple[FakeNats, PullReader]:
@@ -53,8 +60,8 @@ async def started(batch_size: int = 3) -> tuple[FakeNats, PullReader]:
     return nc, reader
 
 
-def seqs(messages: list[Msg]) -> list[int]:
-    return [m.metadata.sequence.stream for m in messages]
+def seqs(messages: list[Delivered]) -> list[int]:
+    return [m.stream_seq for m in messages]
 
 
 async def test_what_has_arrived_is_handed_over_in_order_a_batch_at_a_time() -> None:
@@ -105,14 +112,8 @@ async def test_a_request_lost_with_the_connection_is_sent_again() -> None:
     assert len(nc.requests) == 2
 
 
-@pytest.mark.parametrize(
-    "reply",
-    [
-        "$JS.ACK.BERTH_EVENTS.proj-read-models.1.4711.12.1764201600000000000.3",
-        "$JS.ACK.hub.ACCOUNTHASH.BERTH_EVENTS.proj-read-models.2.4711.12.1764201600000000000.0.x9",
-    ],
-    ids=["v1", "v2"],
-)
-def test_the_stream_sequence_is_read_from_either_form_of_reply_subject(reply: str) -> None:
-    msg = Msg(_client=None, subject="berth.ev.session.x.SessionRequested", reply=reply)  # type: ignore[arg-type]
-    assert stream_seq(msg) == msg.metadata.sequence.stream == 4711
+async def test_an_idle_heartbeat_is_no_message() -> None:
+    nc, reader = await started()
+    await nc.status("100", "Idle Heartbeat")
+    assert await reader.next_batch(asyncio.Event(), 0.01) == []
+    assert len(nc.requests) == 1
