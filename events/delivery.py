@@ -16,6 +16,7 @@ messages on unchanged.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
@@ -139,8 +140,13 @@ def _routes(nc: NATS) -> dict[int, Handler]:
     routes: dict[int, Handler] | None = nc.__dict__.get(_ROUTES)
     if routes is not None:
         return routes
+    original = getattr(nc, "_process_msg", None)
+    if original is None or not inspect.iscoroutinefunction(original):
+        raise RuntimeError(
+            "this nats-py client has no coroutine _process_msg for its parser to call; "
+            "events/delivery.py was written for the nats-py version pyproject.toml pins"
+        )
     table: dict[int, Handler] = {}
-    original = nc._process_msg
     stats = nc.stats
 
     async def process_msg(
@@ -148,7 +154,7 @@ def _routes(nc: NATS) -> dict[int, Handler]:
     ) -> None:
         handler = table.get(sid)
         if handler is None:
-            await original(sid, subject, reply, data, headers)  # type: ignore[arg-type]
+            await original(sid, subject, reply, data, headers)
             return
         stats["in_msgs"] += 1
         stats["in_bytes"] += len(data)
@@ -162,7 +168,8 @@ def _routes(nc: NATS) -> dict[int, Handler]:
 async def subscribe_raw(nc: NATS, subject: str, handler: Handler) -> Subscription:
     """Subscribe ``handler`` to ``subject``; it is awaited for each message, in order.
 
-    Unsubscribe with :func:`unsubscribe_raw`.
+    The handler is in place once this returns: send the requests whose replies come
+    here after that. Unsubscribe with :func:`unsubscribe_raw`.
     """
     routes = _routes(nc)
     sub = await nc.subscribe(subject)

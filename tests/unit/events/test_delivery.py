@@ -6,7 +6,7 @@ import pytest
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
-from events.delivery import Delivered, NotJetStream, parse_headers, stream_seq_of
+from events.delivery import Delivered, NotJetStream, parse_headers, stream_seq_of, subscribe_raw
 
 V1 = "$JS.ACK.BERTH_EVENTS.proj-read-models.1.4711.12.1764201600000000000.3"
 V2 = "$JS.ACK.hub.ACCOUNTHASH.BERTH_EVENTS.proj-read-models.2.4711.12.1764201600000000000.0.x9"
@@ -63,3 +63,14 @@ def test_a_message_without_headers_has_none_and_no_status() -> None:
 async def test_a_message_without_a_reply_subject_cannot_be_acknowledged() -> None:
     with pytest.raises(NotJetStream):
         await Delivered(Client(), "s", "", b"x", b"").ack()
+
+
+async def test_a_client_without_the_parser_entry_it_wraps_is_refused_plainly() -> None:
+    class OtherClient:
+        pass
+
+    async def handler(msg: Delivered) -> None:
+        pass
+
+    with pytest.raises(RuntimeError, match="the nats-py version pyproject"):
+        await subscribe_raw(OtherClient(), "x", handler)  # type: ignore[arg-type]
