@@ -169,7 +169,10 @@ async def subscribe_raw(nc: NATS, subject: str, handler: Handler) -> Subscriptio
     """Subscribe ``handler`` to ``subject``; it is awaited for each message, in order.
 
     The handler is in place once this returns: send the requests whose replies come
-    here after that. Unsubscribe with :func:`unsubscribe_raw`.
+    here after that. It runs inside the client's reading of its socket, so while it
+    waits nothing else the client subscribes to is read: it may publish, but must not
+    wait for anything that needs a message from the server (a reply, an acknowledgement).
+    Unsubscribe with :func:`unsubscribe_raw`.
     """
     routes = _routes(nc)
     sub = await nc.subscribe(subject)
