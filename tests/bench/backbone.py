@@ -9,7 +9,9 @@ new SQLite file or PostgreSQL database), it measures in one run:
    store, published by the real relay, projected by the real runner; from the
    first save until the read model holds the last event;
 4. lag at a fixed rate: events saved at a steady pace, and for each one the
-   time from its store commit until the read model's commit that included it.
+   time from its store commit until the read model's commit that included it;
+5. the projection alone: every read model built again from the whole stream
+   into a fresh read store, as a rebuild reads it, with nothing else running.
 
 The processes are those of the embedded stack: this process plays the manager
 (saves in worker threads, the relay in its event loop, woken after each save
@@ -36,6 +38,11 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
 from events.streams import EVENTS_STREAM, ensure_streams
+from projections.consumer import delete_consumer
+from projections.read_store import open_read_store
+from projections.registry import create_all
+from projections.runner import ProjectionRunner
+from projections.settings import ReadStoreSettings
 from services.manager.relay_runner import run_relay
 from services.manager.settings import StoreSettings
 from services.manager.store import EventStore
@@ -88,6 +95,15 @@ class LagRun:
 
 
 @dataclass(frozen=True)
+class Replay:
+    """The whole stream projected again, into a fresh read store, by one runner of every model."""
+
+    events: int
+    eps: float
+    cpu: CpuUse
+
+
+@dataclass(frozen=True)
 class BackendResult:
     backend: str
     skipped: str | None = None
@@ -95,6 +111,7 @@ class BackendResult:
     jetstream: JetStreamFigures | None = None
     end_to_end: EndToEnd | None = None
     lag: LagRun | None = None
+    replay: Replay | None = None
 
 
 Progress = Callable[[str], None]
@@ -141,9 +158,38 @@ async def _measure(
             end_to_end, lag = await _measure_backbone(
                 main, nc, env, work, server.pid, options, progress
             )
+            progress(f"{backend}: the projection alone, replaying the stream")
+            replay = await _replay(_replay_store(main, work), nc, server.pid)
         finally:
             await nc.close()
-        return BackendResult(backend, None, store_figures, js_figures, end_to_end, lag)
+        return BackendResult(backend, None, store_figures, js_figures, end_to_end, lag, replay)
+
+
+def _replay_store(settings: StoreSettings, work: Path) -> ReadStoreSettings:
+    """A read store of its own for the replay, on the backend the run measured."""
+    if settings.backend == "postgres":
+        return ReadStoreSettings(backend="postgres", pg_dsn=settings.pg_dsn, pg_schema="replay")
+    return ReadStoreSettings(backend="sqlite", sqlite_path=work / "replay.sqlite3")
+
+
+async def _replay(settings: ReadStoreSettings, nc: NATS, nats_pid: int) -> Replay:
+    """Project the whole stream again, in this process, once nothing else is running.
+
+    The same runner as the projection process's (every model in one group), reading
+    through a consumer of its own from the stream's first message to its last.
+    """
+    js = nc.jetstream()
+    state = (await js.stream_info(EVENTS_STREAM)).state
+    store = await asyncio.to_thread(open_read_store, settings)
+    runner = ProjectionRunner(create_all(), store, nc, name="bench-replay")
+    meter = CpuMeter({"projection": os.getpid(), "nats-server": nats_pid})
+    try:
+        await runner.run(asyncio.Event(), until_seq=state.last_seq)
+        cpu = meter.read()
+    finally:
+        await asyncio.to_thread(store.close)
+        await delete_consumer(js, EVENTS_STREAM, runner.consumer)
+    return Replay(events=state.messages, eps=state.messages / cpu.wall_s, cpu=cpu)
 
 
 def _berth_env(settings: StoreSettings, nats_url: str, work: Path) -> dict[str, str]:

@@ -113,6 +113,16 @@ def format_result(result: BackendResult) -> str:
         f" {_met(lag_target_met(lag))}"
     )
     lines.append(_cpu(lag.cpu, lag.events))
+    if result.replay is not None:
+        replay = result.replay
+        lines.append(
+            row.format(
+                "the projection alone, replaying",
+                f"{replay.eps:,.0f}",
+                f"events/s ({replay.events:,} events into a fresh read store)",
+            )
+        )
+        lines.append(_cpu(replay.cpu, replay.events))
     return "\n".join(lines)
 
 

@@ -45,6 +45,10 @@ def test_backbone_benchmark_reports_its_figures(tmp_path: Path) -> None:
     assert sqlite["targets"]["throughput_ratio"] > 0
     # The lag target names 1,000 events/s: at another rate it is not judged.
     assert sqlite["targets"]["lag_target_met"] is None
+    # The replay takes in the whole stream: both runs' events and the warm-up's.
+    assert sqlite["replay"]["events"] > 500 + 200
+    assert sqlite["replay"]["eps"] > 0
+    assert "the projection alone, replaying" in done.stdout
 
     postgres = figures["backends"]["postgres"]
     if postgres["skipped"] is not None:
@@ -53,6 +57,7 @@ def test_backbone_benchmark_reports_its_figures(tmp_path: Path) -> None:
     else:
         assert postgres["end_to_end"]["events"] == 500
         assert postgres["lag"]["lag"]["total"]["count"] == 200
+        assert postgres["replay"]["events"] > 500 + 200
 
 
 def test_scheduler_benchmark_reports_its_figures(tmp_path: Path) -> None:
