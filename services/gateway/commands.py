@@ -7,18 +7,18 @@ manager's code (see :func:`services.gateway.errors.status_for`).
 
 from __future__ import annotations
 
-import uuid
-
 import msgspec
 from nats.errors import Error as NatsError
 
 from events.commands import CommandReply
+from events.request_ids import new_request_id
 from services.gateway.errors import ApiError, refusal, unavailable
 from services.manager.client import ManagerClient
 
 
 def request_id(given: str | None) -> str:
-    return given or uuid.uuid4().hex
+    """The caller's request id, or a fresh one when none was given."""
+    return given or new_request_id()
 
 
 async def send(manager: ManagerClient, name: str, command: msgspec.Struct) -> CommandReply:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from typing import Any
 from uuid import UUID
 
@@ -14,6 +13,7 @@ from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 
 from events import commands as cmd
+from events.request_ids import new_request_id
 from events.subjects import command_subject
 from services.manager.auth_queries import LOOKUP_KEYPAIR, LookupKeypair
 
@@ -39,7 +39,7 @@ class ManagerClient:
         self, *, actor: str, name: str, image: str, request_id: str | None = None, **fields: Any
     ) -> cmd.CommandReply:
         command = cmd.RequestSession(
-            request_id=request_id or uuid.uuid4().hex,
+            request_id=request_id or new_request_id(),
             actor=actor,
             name=name,
             image=image,
@@ -51,7 +51,7 @@ class ManagerClient:
         self, session_id: str, *, actor: str, reason: str = "destroyed by its owner"
     ) -> cmd.CommandReply:
         command = cmd.DestroySession(
-            request_id=uuid.uuid4().hex, actor=actor, session_id=session_id, reason=reason
+            request_id=new_request_id(), actor=actor, session_id=session_id, reason=reason
         )
         return await self.send(cmd.DESTROY_SESSION, command)
 
@@ -61,7 +61,7 @@ class ManagerClient:
 
         Raises :class:`RegistrationFailed` when refused or never answered.
         """
-        command = cmd.RegisterAgent(request_id=uuid.uuid4().hex, **fields)
+        command = cmd.RegisterAgent(request_id=new_request_id(), **fields)
         deadline = time.monotonic() + patience
         while True:
             try:
@@ -82,7 +82,7 @@ class ManagerClient:
         self, *, actor: str, name: str, **fields: Any
     ) -> cmd.CommandReply:
         command = cmd.CreateResourceGroup(
-            request_id=uuid.uuid4().hex, actor=actor, name=name, **fields
+            request_id=new_request_id(), actor=actor, name=name, **fields
         )
         return await self.send(cmd.CREATE_RESOURCE_GROUP, command)
 

@@ -117,9 +117,7 @@ async def _send(
 
     async def worker() -> None:
         for i in numbers:
-            spec = SessionSpec(
-                name=f"{prefix}{i}", image=IMAGE, resources=SESSION, request_id=f"{prefix}{i}"
-            )
+            spec = SessionSpec(name=f"{prefix}{i}", image=IMAGE, resources=SESSION)
             sent = time.perf_counter()
             try:
                 await berth.create_session(spec)

@@ -207,7 +207,6 @@ async def _send_requests(
             sent[i] = Sent(time.monotonic(), time.time())
             reply = await client.request_session(
                 actor=admin,
-                request_id=f"bench-{i}",
                 name=f"s{i}",
                 image="python",
                 resources=SESSION,

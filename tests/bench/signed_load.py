@@ -27,6 +27,7 @@ from multiprocessing.synchronize import Event
 from typing import cast
 
 import msgspec
+from berth_sdk.calls import new_request_id
 from berth_sdk.signing import (
     CONTENT_HASH_HEADER,
     DATE_HEADER,
@@ -94,8 +95,8 @@ class _Signer:
         ).encode()
 
     def request(self, name: str) -> bytes:
-        # The name is the request id too: each body, so each signature, is unique.
-        body = msgspec.json.encode({**self._fields, "name": name, "request_id": name})
+        # A fresh request id, as the SDK makes: each body, so each signature, is unique.
+        body = msgspec.json.encode({**self._fields, "name": name, "request_id": new_request_id()})
         now = datetime.now(UTC)
         if now <= self._last:
             now = self._last + timedelta(microseconds=1)

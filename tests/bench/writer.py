@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from events.request_ids import new_request_id
 from services.manager.domain.session import Session
 from services.manager.store import EventStore
 from tests.factories import requested_session
@@ -25,6 +26,8 @@ def new_sessions(count: int, tag: str | None = None) -> list[Session]:
     Each is requested at a moment of its own, a microsecond after the one before,
     as the manager stamps each request when it handles it: the read models'
     indexes on creation time see them arrive in order, as they do in service.
+    Each carries a fresh request id, as the SDK and the gateway make them, so
+    session ids sort by request time (:mod:`events.request_ids`).
     """
     tag = tag or uuid.uuid4().hex[:12]
     start = datetime.now(UTC)
@@ -36,7 +39,7 @@ def new_sessions(count: int, tag: str | None = None) -> list[Session]:
             session_type="batch" if n % 2 else "interactive",
             resources={"cpu": str(1 + n % 4), "mem": f"{256 * (1 + n % 8)}m"},
             startup_command="python train.py --epochs 3" if n % 2 else None,
-            request_id=f"{tag}-{n}",
+            request_id=new_request_id(),
             at=start + timedelta(microseconds=n),
         )
         for n in range(count)

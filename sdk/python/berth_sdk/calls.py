@@ -7,6 +7,8 @@ here once. A call does no I/O.
 
 from __future__ import annotations
 
+import os
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -119,8 +121,16 @@ def query(fields: Mapping[str, str | int | None]) -> dict[str, str]:
 
 
 def new_request_id() -> str:
-    """A client request id: a retried command with the same id is decided only once."""
-    return str(uuid.uuid4())
+    """A client request id: a retried command with the same id is decided only once.
+
+    A UUIDv7 (RFC 9562): the first 48 bits are this millisecond, the rest random.
+    The server gives a session requested with one an id that sorts by that time,
+    which keeps its tables' newest pages together.
+    """
+    value = ((time.time_ns() // 1_000_000) << 80) | int.from_bytes(os.urandom(10), "big")
+    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
+    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # the RFC 4122 variant
+    return str(uuid.UUID(int=value))
 
 
 #: the call for the page at a cursor (``None``: the first page)

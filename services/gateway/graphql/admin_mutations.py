@@ -15,11 +15,12 @@ from strawberry.scalars import JSON
 
 from events import commands as cmd
 from events import tenant_commands as tc
+from events.request_ids import new_request_id
 from events.tenant import PolicyLimits
 from services.gateway.graphql import described
 from services.gateway.graphql.errors import check_reply
 from services.gateway.graphql.inputs import PolicyLimitsInput, ResourceGroupInput
-from services.gateway.graphql.mutations import request_id, slots_from
+from services.gateway.graphql.mutations import slots_from
 from services.gateway.graphql.queries import BerthInfo
 
 
@@ -239,7 +240,7 @@ async def _tenant(
     info: BerthInfo, subject: str, command: type[tc.TenantCommand], /, **fields: object
 ) -> CommandResult:
     actor = info.context.viewer.access_key
-    return await _send(info, subject, command(request_id=request_id(), actor=actor, **fields))
+    return await _send(info, subject, command(request_id=new_request_id(), actor=actor, **fields))
 
 
 async def _resource_group(
@@ -249,7 +250,7 @@ async def _resource_group(
     input: ResourceGroupInput,
 ) -> CommandResult:
     group = command(
-        request_id=request_id(),
+        request_id=new_request_id(),
         actor=info.context.viewer.access_key,
         name=input.name,
         queue_order=input.queue_order,

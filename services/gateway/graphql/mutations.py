@@ -7,11 +7,10 @@ back as a GraphQL error with ``extensions.code``, and nothing is written.
 
 from __future__ import annotations
 
-import uuid
-
 import strawberry
 
 from events import commands as cmd
+from events.request_ids import new_request_id
 from projections import queries as rm
 from services.gateway.graphql import described
 from services.gateway.graphql.catchup import caught_up
@@ -45,10 +44,6 @@ def slots_from(items: list[ResourceSlotInput]) -> dict[str, str]:
     return {item.slot: item.amount for item in items}
 
 
-def request_id() -> str:
-    return uuid.uuid4().hex
-
-
 def _session_result(reply: cmd.CommandReply) -> SessionCommandResult:
     return SessionCommandResult(
         session_id=strawberry.ID(reply.session_id or ""),
@@ -65,7 +60,7 @@ class SessionMutation:
     ) -> SessionCommandResult:
         actor = info.context.viewer.access_key
         command = cmd.RequestSession(
-            request_id=input.request_id or request_id(),
+            request_id=input.request_id or new_request_id(),
             actor=actor,
             project=input.project,
             name=input.name,

@@ -18,6 +18,7 @@ from uuid import UUID, uuid5
 import msgspec
 
 from events.base import DomainEvent
+from events.request_ids import request_time_ms, time_ordered
 from events.session import (
     KernelAssignment,
     KernelObservation,
@@ -77,8 +78,16 @@ class SessionStateError(Exception):
 
 
 def session_id_for(access_key: str, request_id: str) -> UUID:
-    """Deterministic, so a repeated request finds the session it already created."""
-    return uuid5(SESSION_NAMESPACE, f"{access_key}\x00{request_id}")
+    """Deterministic, so a repeated request finds the session it already created.
+
+    From a UUIDv7 request id (what Berth's clients send) the id is a UUIDv8 that
+    starts with the request's millisecond, so session ids sort by request time
+    (:mod:`events.request_ids` says why); the other 74 bits are the UUIDv5's of the
+    same name. Any other request id gives that UUIDv5 itself.
+    """
+    named = uuid5(SESSION_NAMESPACE, f"{access_key}\x00{request_id}")
+    ms = request_time_ms(request_id)
+    return named if ms is None else time_ordered(ms, named.int, 8)
 
 
 @dataclass
