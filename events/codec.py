@@ -57,6 +57,12 @@ def encode(event: DomainEvent) -> tuple[str, bytes]:
 _current: dict[str, Callable[[bytes], DomainEvent]] = {}
 
 
+def is_current(topic: str) -> bool:
+    """Whether ``topic`` is the current version of its type, as far as :func:`decode` has seen:
+    true once a payload of that topic has been decoded without upcasting."""
+    return topic in _current
+
+
 def decode(topic: str, payload: bytes) -> DomainEvent:
     current = _current.get(topic)
     if current is not None:

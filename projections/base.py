@@ -33,10 +33,18 @@ class EventMeta(NamedTuple):
     aggregate_id: str
     #: ``event.timestamp.isoformat()``
     at: str
+    #: the event as it came off the stream (msgspec JSON of ``topic``'s version)
+    payload: bytes
 
     @classmethod
     def of(
-        cls, event: DomainEvent, notification_id: int, stream_seq: int, subject: str, topic: str
+        cls,
+        event: DomainEvent,
+        notification_id: int,
+        stream_seq: int,
+        subject: str,
+        topic: str,
+        payload: bytes,
     ) -> EventMeta:
         return cls(
             notification_id,
@@ -45,6 +53,7 @@ class EventMeta(NamedTuple):
             topic,
             str(event.originator_id),
             event.timestamp.isoformat(),
+            payload,
         )
 
 

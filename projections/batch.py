@@ -120,7 +120,7 @@ def project_batch(
                 applied[i] += 1  # nothing to change: the position alone moves
                 continue
             if meta is None:
-                meta = EventMeta.of(event, nid, env.stream_seq, env.subject, env.topic)
+                meta = EventMeta.of(event, nid, env.stream_seq, env.subject, env.topic, env.payload)
             if not isolate:
                 model.apply(tx, event, meta)
                 applied[i] += 1

@@ -2,26 +2,54 @@
 
 The session's own events, and the decisions its kernels caused on agents
 (``KernelAssigned``, ``KernelTerminationRequested``, ``KernelReleased``), each
-with its place in the log and its fields as JSON. Reading a session's history
+with its place in the log and its fields as JSON (in the order the event
+declares them). Reading a session's history
 then is one indexed query on the read store, however long the stream is and
 whatever the stream has aged out.
 """
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 
 import msgspec
 
 from events.agent import KernelAssigned, KernelReleased, KernelTerminationRequested
 from events.base import EVENT_TYPES, DomainEvent
+from events.codec import is_current
 from events.session import SessionRequested
 from projections.base import EventMeta, Projection, handles
-from projections.json_text import json_text
 from projections.read_store import Tx
 
 #: fields every event carries; stored in columns of their own
 ENVELOPE_FIELDS = ("originator_id", "originator_version", "timestamp")
+
+#: how a payload msgspec encoded begins: the fields of ``DomainEvent``, in their order
+_ENVELOPE = re.compile(rb'\{"originator_id":"[^"]*","originator_version":\d+,"timestamp":"[^"]*"')
+
+_encoder = msgspec.json.Encoder()
+
+
+def fields_json(event: DomainEvent, meta: EventMeta) -> str:
+    """The event's own fields (all but :data:`ENVELOPE_FIELDS`) as JSON, in declaration order.
+
+    A payload of the current version holds that JSON already, after its envelope
+    fields: it is cut out rather than encoded again. Anything else (an upcast
+    older version, a payload spelled otherwise) is encoded from the event.
+    """
+    payload = meta.payload
+    envelope = _ENVELOPE.match(payload) if is_current(meta.topic) else None
+    if envelope is not None:
+        rest = payload[envelope.end() :]
+        if rest.startswith(b","):
+            return "{" + rest[1:].decode()
+        if rest == b"}":
+            return "{}"
+    fields = msgspec.to_builtins(event)
+    for name in ENVELOPE_FIELDS:
+        del fields[name]
+    return _encoder.encode(fields).decode()
 
 
 #: the session's own events
@@ -62,9 +90,6 @@ class SessionEvents(Projection):
 
     @staticmethod
     def _log(tx: Tx, session_id: str, event: DomainEvent, meta: EventMeta) -> None:
-        fields = msgspec.to_builtins(event)
-        for name in ENVELOPE_FIELDS:
-            del fields[name]
         tx.execute(
             "INSERT INTO session_event_log (session_id, notification_id, stream_seq, kind,"
             " aggregate_id, event_type, version, at, fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -77,6 +102,6 @@ class SessionEvents(Projection):
                 type(event).__name__,
                 event.originator_version,
                 meta.at,
-                json_text(fields),
+                fields_json(event, meta),
             ),
         )
