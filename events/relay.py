@@ -28,15 +28,16 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 from nats.aio.client import Client as NATS
-from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.errors import APIError, NotFoundError
 
 from events.codec import split_topic
+from events.frames import header_block, header_line, hpub, send_frames
 from events.streams import EVENTS_STREAM
 from events.subjects import MSG_ID_HEADER, TOPIC_HEADER, event_subject
 
@@ -230,24 +231,26 @@ class Relay:
         """
         assert self.position is not None
         base = self.position.stream_seq
-        last = len(notifications) - 1
-        reply: Msg | None = None
-        for offset, notification in enumerate(notifications):
-            name, _version = split_topic(notification.topic)
-            kind, _, event_name = name.partition(".")
-            subject = event_subject(kind, str(notification.originator_id), event_name)
-            headers = {
-                MSG_ID_HEADER: str(notification.id),
-                TOPIC_HEADER: notification.topic,
-                EXPECTED_LAST_SEQ_HEADER: str(base + offset),
-            }
-            if offset < last:
-                await self._nc.publish(subject, notification.state, headers=headers)
-            else:
-                reply = await self._nc.request(
-                    subject, notification.state, headers=headers, timeout=self._ack_timeout
-                )
-        assert reply is not None
+        *earlier, last = notifications
+        # All but the last as frames built here, queued in one command; the last one
+        # asks for the acknowledgement, after them on the same connection.
+        await send_frames(
+            self._nc,
+            [
+                hpub(_subject(n.topic, n.originator_id), _header_block(n, base + i), n.state)
+                for i, n in enumerate(earlier)
+            ],
+        )
+        reply = await self._nc.request(
+            _subject(last.topic, last.originator_id),
+            last.state,
+            headers={
+                MSG_ID_HEADER: str(last.id),
+                TOPIC_HEADER: last.topic,
+                EXPECTED_LAST_SEQ_HEADER: str(base + len(earlier)),
+            },
+            timeout=self._ack_timeout,
+        )
         ack = json.loads(reply.data)
         error = ack.get("error")
         if error is not None:
@@ -260,6 +263,27 @@ class Relay:
             raise Conflict(f"notification {notifications[-1].id} was already published")
         self.position = RelayPosition(notifications[-1].id, int(ack["seq"]))
         self.published += len(notifications)
+
+
+@lru_cache(maxsize=1024)
+def _topic_parts(topic: str) -> tuple[str, str, bytes]:
+    """The kind and event name a topic's subject holds, and its header line (checked once)."""
+    name, _version = split_topic(topic)
+    kind, _, event_name = name.partition(".")
+    return kind, event_name, header_line(TOPIC_HEADER, topic)
+
+
+def _subject(topic: str, originator_id: object) -> str:
+    kind, event_name, _ = _topic_parts(topic)
+    return event_subject(kind, str(originator_id), event_name)
+
+
+def _header_block(notification: StoredNotification, expected_last_seq: int) -> bytes:
+    return header_block(
+        header_line(MSG_ID_HEADER, str(notification.id)),
+        _topic_parts(notification.topic)[2],
+        header_line(EXPECTED_LAST_SEQ_HEADER, str(expected_last_seq)),
+    )
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from events.delivery import Delivered
 from events.subjects import MSG_ID_HEADER, TOPIC_HEADER
 
 
-@dataclass(frozen=True)
-class Envelope:
+class Envelope(NamedTuple):
+    """A named tuple: one is made for every message, so it is kept light."""
+
     stream_seq: int
     subject: str
     #: the store's notification id, from ``Nats-Msg-Id``; None when absent or not a number

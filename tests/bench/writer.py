@@ -35,6 +35,8 @@ def new_sessions(count: int, tag: str | None = None) -> list[Session]:
         requested_session(
             name=f"bench-{tag}-{n}",
             access_key=f"user-{n % 50}",
+            user_id=f"user-{n % 50}",
+            project=f"project-{n % 5}",
             image="registry.local/berth/python:3.11",
             session_type="batch" if n % 2 else "interactive",
             resources={"cpu": str(1 + n % 4), "mem": f"{256 * (1 + n % 8)}m"},
