@@ -27,7 +27,9 @@ def new_sessions(count: int, tag: str | None = None) -> list[Session]:
     as the manager stamps each request when it handles it: the read models'
     indexes on creation time see them arrive in order, as they do in service.
     Each carries a fresh request id, as the SDK and the gateway make them, so
-    session ids sort by request time (:mod:`events.request_ids`).
+    session ids sort by request time (:mod:`events.request_ids`). They belong to
+    50 users, one keypair each, in 5 projects: the read models' indexes by owner,
+    user and project each take new rows at as many places as a shared cluster's.
     """
     tag = tag or uuid.uuid4().hex[:12]
     start = datetime.now(UTC)
