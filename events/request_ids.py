@@ -7,7 +7,8 @@ the first 48 bits are the Unix time in milliseconds, the rest random.
 
 That time matters for sessions: a session's id is derived from the request
 (:func:`services.manager.domain.session.session_id_for`), and when the request id
-is a UUIDv7 the session id starts with the same 48 bits. Session ids then sort by
+is a UUIDv7 the session id starts with the same 48 bits (and its kernels' ids too,
+:func:`with_time_of`). Session ids then sort by
 request time, so every table and index keyed by session id (the event store's,
 the read models') takes a new session near its newest pages instead of on a
 random page: far fewer pages are written per session, and the cost does not grow
@@ -38,6 +39,14 @@ def time_ordered(ms: int, low: int, version: int) -> UUID:
     value = (ms << _BELOW_TIME) | (low & ((1 << _BELOW_TIME) - 1))
     value = (value & ~_VERSION_MASK) | (version << _VERSION_SHIFT)
     return UUID(int=(value & ~_VARIANT_MASK) | _RFC_VARIANT)
+
+
+def with_time_of(source: UUID, named: UUID) -> UUID:
+    """``named`` with ``source``'s millisecond in front (a UUIDv8) when ``source`` starts
+    with one (a UUIDv7 or UUIDv8); ``named`` itself otherwise."""
+    if source.version not in (7, 8):
+        return named
+    return time_ordered(source.int >> _BELOW_TIME, named.int, 8)
 
 
 def new_request_id() -> str:

@@ -15,6 +15,7 @@ from typing import ClassVar
 from uuid import UUID, uuid5
 
 from events.base import DomainEvent
+from events.request_ids import with_time_of
 from events.resource_group import (
     AgentAvailabilityChanged,
     AgentCapacityChanged,
@@ -63,8 +64,14 @@ def usage_keys(session: PendingSession) -> list[tuple[str, str]]:
 
 
 def kernel_id_for(session_id: UUID, placement_no: int, index: int) -> UUID:
-    """Deterministic, so replaying a round gives the same kernels."""
-    return uuid5(session_id, f"{placement_no}.{index}")
+    """Deterministic, so replaying a round gives the same kernels.
+
+    The kernel of a session whose id starts with its request time (a UUIDv8, see
+    :func:`~services.manager.domain.session.session_id_for`) starts with the same time,
+    so kernel ids sort as their sessions do and the kernels' tables take new kernels
+    beside the newest ones.
+    """
+    return with_time_of(session_id, uuid5(session_id, f"{placement_no}.{index}"))
 
 
 DependencyLookup = Callable[[UUID], DependencyState]

@@ -9,6 +9,7 @@ import pytest
 from berth_sdk.calls import new_request_id as sdk_request_id
 
 from events.request_ids import new_request_id, request_time_ms, time_ordered
+from services.manager.domain.resource_group import kernel_id_for
 from services.manager.domain.session import session_id_for
 
 
@@ -84,3 +85,18 @@ def test_the_sdk_makes_request_ids_the_server_reads_the_time_of() -> None:
     ms = request_time_ms(request_id)
     assert ms is not None
     assert before <= ms <= time.time_ns() // 1_000_000
+
+
+def test_a_kernel_of_a_time_ordered_session_starts_with_the_sessions_time() -> None:
+    session_id = session_id_for("AK1", new_request_id())
+    kernels = [
+        kernel_id_for(session_id, placement, index) for placement in (1, 2) for index in (0, 1)
+    ]
+    assert all(k.version == 8 and k.int >> 80 == session_id.int >> 80 for k in kernels)
+    assert len(set(kernels)) == 4
+    assert kernel_id_for(session_id, 1, 0) == kernels[0]  # replaying a round: the same kernels
+
+
+def test_a_kernel_of_a_name_based_session_is_name_based() -> None:
+    session_id = session_id_for("AK1", "r-1")
+    assert kernel_id_for(session_id, 1, 0) == uuid.uuid5(session_id, "1.0")
