@@ -7,12 +7,11 @@ the first 48 bits are the Unix time in milliseconds, the rest random.
 
 That time matters for sessions: a session's id is derived from the request
 (:func:`services.manager.domain.session.session_id_for`), and when the request id
-is a UUIDv7 the session id starts with the same 48 bits (and its kernels' ids too,
-:func:`with_time_of`). Session ids then sort by
-request time, so every table and index keyed by session id (the event store's,
-the read models') takes a new session near its newest pages instead of on a
-random page: far fewer pages are written per session, and the cost does not grow
-with the number of sessions stored.
+is a UUIDv7 the session id starts with the same 48 bits (and so do its kernels'
+ids, :func:`with_time_of`). Session ids then sort by request time, so every table
+and index keyed by session id (the event store's, the read models') takes a new
+session near its newest pages instead of on a random page: far fewer pages are
+written per session, and the cost does not grow with the number of sessions stored.
 """
 
 from __future__ import annotations
