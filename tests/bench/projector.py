@@ -27,6 +27,7 @@ from contextlib import AbstractContextManager, contextmanager
 import nats
 
 from events.streams import ensure_streams
+from projections.__main__ import settle_collector
 from projections.positions import Position, write_positions
 from projections.read_store import Params, ReadStore, Row, Tx, open_read_store
 from projections.registry import GROUP, create_all
@@ -149,7 +150,9 @@ async def _main() -> None:
     store = CommitClock(open_read_store(settings))
     try:
         await ensure_streams(nc.jetstream())
-        await ProjectionRunner(create_all(), store, nc, name=GROUP).run(stop)
+        runner = ProjectionRunner(create_all(), store, nc, name=GROUP)
+        settle_collector()
+        await runner.run(stop)
     finally:
         store.close()
         await nc.drain()
