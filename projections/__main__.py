@@ -25,13 +25,6 @@ from services.manager.settings import NatsSettings
 log = logging.getLogger("berth.projections")
 
 
-def settle_collector() -> None:
-    """The cyclic collector as the manager sets it (:mod:`services.collector`): a batch
-    allocates tens of thousands of objects that reference counting frees, and the default
-    thresholds run a young collection every 700 of them (about 3 % of the process's CPU)."""
-    collector.settle(young=50_000, middle=50, full=100)
-
-
 async def _main() -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -46,7 +39,7 @@ async def _main() -> None:
         # The relay creates the streams too; whichever process starts first does it.
         await ensure_streams(nc.jetstream())
         runner = ProjectionRunner(projections, store, nc, name=GROUP)
-        settle_collector()
+        collector.settle_for_batches()
         where = settings.sqlite_path if settings.backend == "sqlite" else "PostgreSQL"
         log.info(
             "projecting %s from %s into %s",

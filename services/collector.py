@@ -18,6 +18,14 @@ from __future__ import annotations
 import gc
 
 
+def settle_for_batches() -> None:
+    """The manager's and the projection process's setting: both keep state that grows
+    (aggregates, read-store positions) and work in batches that allocate tens of
+    thousands of short-lived objects. Full collections rare, young ones every 50,000
+    allocations."""
+    settle(young=50_000, middle=50, full=100)
+
+
 def settle(young: int, middle: int, full: int) -> None:
     """Collect, freeze the survivors, and collect the young generation every ``young``
     allocations, the middle one every ``middle`` young ones, the full heap every

@@ -201,7 +201,7 @@ async def serve(store: EventStore, nc: NATS, stop: asyncio.Event) -> None:
     ctx = ManagerContext.open(store)
     # The aggregates in memory grow with the sessions and agents known: full collections
     # rare (the state replayed at start frozen), young ones every 50,000 allocations.
-    collector.settle(young=50_000, middle=50, full=100)
+    collector.settle_for_batches()
 
     waking = threading.Event()
 

@@ -24,12 +24,14 @@ as ``python -m services.manager relay`` instead, to compare.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import os
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +45,7 @@ from projections.read_store import open_read_store
 from projections.registry import create_all
 from projections.runner import ProjectionRunner
 from projections.settings import ReadStoreSettings
+from services import collector
 from services.manager.relay_runner import run_relay
 from services.manager.settings import StoreSettings
 from services.manager.store import EventStore
@@ -145,7 +148,7 @@ async def _measure(
     options: Options,
     progress: Progress,
 ) -> BackendResult:
-    with nats_server(work) as server:
+    with nats_server(work) as server, _collector_as_in_service():
         nc = await nats.connect(server.url)
         try:
             progress(f"{backend}: raw store")
@@ -163,6 +166,19 @@ async def _measure(
         finally:
             await nc.close()
         return BackendResult(backend, None, store_figures, js_figures, end_to_end, lag, replay)
+
+
+@contextlib.contextmanager
+def _collector_as_in_service() -> Iterator[None]:
+    """This process plays the manager (and, for the replay, the projection process): its
+    garbage collector set as theirs are, and put back afterwards for the next backend."""
+    thresholds = gc.get_threshold()
+    collector.settle_for_batches()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
 
 
 def _replay_store(settings: StoreSettings, work: Path) -> ReadStoreSettings:

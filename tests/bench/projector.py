@@ -27,12 +27,12 @@ from contextlib import AbstractContextManager, contextmanager
 import nats
 
 from events.streams import ensure_streams
-from projections.__main__ import settle_collector
 from projections.positions import Position, write_positions
 from projections.read_store import Params, ReadStore, Row, Tx, open_read_store
 from projections.registry import GROUP, create_all
 from projections.runner import ProjectionRunner
 from projections.settings import ReadStoreSettings
+from services import collector
 from services.manager.settings import NatsSettings
 
 COMMITTED = "committed"
@@ -151,7 +151,7 @@ async def _main() -> None:
     try:
         await ensure_streams(nc.jetstream())
         runner = ProjectionRunner(create_all(), store, nc, name=GROUP)
-        settle_collector()
+        collector.settle_for_batches()
         await runner.run(stop)
     finally:
         store.close()
