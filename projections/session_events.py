@@ -10,14 +10,12 @@ whatever the stream has aged out.
 
 from __future__ import annotations
 
-import re
 from typing import ClassVar
 
 import msgspec
 
 from events.agent import KernelAssigned, KernelReleased, KernelTerminationRequested
 from events.base import EVENT_TYPES, DomainEvent
-from events.codec import is_current
 from events.session import SessionRequested
 from projections.base import EventMeta, Projection, handles
 from projections.read_store import Tx
@@ -25,26 +23,23 @@ from projections.read_store import Tx
 #: fields every event carries; stored in columns of their own
 ENVELOPE_FIELDS = ("originator_id", "originator_version", "timestamp")
 
-#: how a payload msgspec encoded begins: the fields of ``DomainEvent``, in their order
-_ENVELOPE = re.compile(rb'\{"originator_id":"[^"]*","originator_version":\d+,"timestamp":"[^"]*"')
-
 _encoder = msgspec.json.Encoder()
 
 
 def fields_json(event: DomainEvent, meta: EventMeta) -> str:
     """The event's own fields (all but :data:`ENVELOPE_FIELDS`) as JSON, in declaration order.
 
-    A payload of the current version holds that JSON already, after its envelope
-    fields: it is cut out rather than encoded again. Anything else (an upcast
-    older version, a payload spelled otherwise) is encoded from the event.
+    A current payload as msgspec wrote it holds that JSON already, after its
+    envelope fields (:attr:`EventMeta.fields_at`): it is cut out rather than encoded
+    again. Anything else (an upcast older version, a payload spelled otherwise) is
+    encoded from the event.
     """
-    payload = meta.payload
-    envelope = _ENVELOPE.match(payload) if is_current(meta.topic) else None
-    if envelope is not None:
-        rest = payload[envelope.end() :]
-        if rest.startswith(b","):
-            return "{" + rest[1:].decode()
-        if rest == b"}":
+    if meta.fields_at:
+        payload = meta.payload
+        separator = payload[meta.fields_at - 1 : meta.fields_at]
+        if separator == b",":
+            return "{" + payload[meta.fields_at :].decode()
+        if separator == b"}" and meta.fields_at == len(payload):
             return "{}"
     fields = msgspec.to_builtins(event)
     for name in ENVELOPE_FIELDS:
