@@ -4,24 +4,13 @@ subscriptions untouched."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
-import nats
-import pytest
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
 
 from events.delivery import Delivered, subscribe_raw, unsubscribe_raw
 from events.pull import PullReader
-from tests.conftest import NatsServer
-
-
-@pytest.fixture
-async def nc(nats_server: NatsServer) -> AsyncIterator[NATS]:
-    client = await nats.connect(nats_server.url)
-    yield client
-    await client.close()
 
 
 async def test_raw_and_ordinary_subscriptions_share_a_client(nc: NATS) -> None:
