@@ -21,7 +21,12 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 from nats.aio.client import Client as NATS
-from nats.errors import ConnectionClosedError, ConnectionDrainingError, ConnectionReconnectingError
+from nats.errors import (
+    ConnectionClosedError,
+    ConnectionDrainingError,
+    ConnectionReconnectingError,
+    MaxPayloadError,
+)
 
 _CRLF = b"\r\n"
 _VERSION_LINE = b"NATS/1.0\r\n"
@@ -53,17 +58,19 @@ def header_block(*lines: bytes) -> bytes:
     return b"".join((_VERSION_LINE, *lines, _CRLF))
 
 
-def hpub(subject: str, headers: bytes, payload: bytes) -> bytes:
-    """One ``HPUB`` frame: ``subject`` (no reply), a :func:`header_block`, and ``payload``."""
+def hpub(subject: str, headers: bytes, payload: bytes, max_payload: int) -> bytes:
+    """One ``HPUB`` frame: ``subject`` (no reply), a :func:`header_block`, and ``payload``.
+
+    ``max_payload`` is the server's limit (the client's ``max_payload``): a message whose
+    headers and payload exceed it is refused here with nats-py's ``MaxPayloadError``, as
+    ``publish`` refuses it, instead of making the server close the connection.
+    """
     if not _SUBJECT.fullmatch(subject):
         raise BadFrame(f"subject {subject!r} is empty or holds whitespace")
-    return b"HPUB %b %d %d\r\n%b%b\r\n" % (
-        subject.encode(),
-        len(headers),
-        len(headers) + len(payload),
-        headers,
-        payload,
-    )
+    total = len(headers) + len(payload)
+    if total > max_payload:
+        raise MaxPayloadError
+    return b"HPUB %b %d %d\r\n%b%b\r\n" % (subject.encode(), len(headers), total, headers, payload)
 
 
 async def send_frames(nc: NATS, frames: Sequence[bytes]) -> None:

@@ -237,7 +237,12 @@ class Relay:
         await send_frames(
             self._nc,
             [
-                hpub(_subject(n.topic, n.originator_id), _header_block(n, base + i), n.state)
+                hpub(
+                    _subject(n.topic, n.originator_id),
+                    _header_block(n, base + i),
+                    n.state,
+                    self._nc.max_payload,
+                )
                 for i, n in enumerate(earlier)
             ],
         )

@@ -23,6 +23,7 @@ async def test_a_subscriber_reads_frames_as_published_messages(nc: NATS) -> None
             f"f.{n}",
             header_block(header_line("Nats-Msg-Id", str(n)), header_line("K", "v w")),
             b"p%d" % n,
+            nc.max_payload,
         )
         for n in range(3)
     ]
@@ -45,7 +46,7 @@ async def test_jetstream_keeps_frames_in_order_and_refuses_a_wrong_expected_sequ
             header_line("Nats-Msg-Id", str(n)),
             header_line("Nats-Expected-Last-Sequence", str(expected)),
         )
-        return hpub(f"frames.{n}", block, b"event %d" % n)
+        return hpub(f"frames.{n}", block, b"event %d" % n, nc.max_payload)
 
     await send_frames(nc, [frame(n, n - 1) for n in range(1, 4)])
     # Follows on from 3, so it is stored; the one after names 1 and is refused.

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import pytest
 from nats.aio.client import Client as NATS
-from nats.errors import ConnectionClosedError
+from nats.errors import ConnectionClosedError, MaxPayloadError
 
 from events.frames import BadFrame, header_block, header_line, hpub, send_frames
+
+#: nats-server's default limit
+MAX = 1024 * 1024
 
 
 async def queued_by_nats_py(subject: str, payload: bytes, headers: dict[str, str]) -> bytes:
@@ -44,7 +47,7 @@ async def test_a_frame_is_what_publish_would_queue(
     subject: str, headers: dict[str, str], payload: bytes
 ) -> None:
     block = header_block(*(header_line(name, value) for name, value in headers.items()))
-    assert parts(hpub(subject, block, payload)) == parts(
+    assert parts(hpub(subject, block, payload, MAX)) == parts(
         await queued_by_nats_py(subject, payload, headers)
     )
 
@@ -58,7 +61,7 @@ def parts(frame: bytes) -> tuple[list[bytes], bytes]:
 @pytest.mark.parametrize("subject", ["", "a b", "a\tb", "a\r\nPUB x 0"])
 def test_a_subject_with_whitespace_is_refused(subject: str) -> None:
     with pytest.raises(BadFrame, match="subject"):
-        hpub(subject, header_block(), b"")
+        hpub(subject, header_block(), b"", MAX)
 
 
 @pytest.mark.parametrize("name", ["", "A B", "A:B", "A\r\n"])
@@ -77,4 +80,11 @@ async def test_frames_are_refused_while_the_client_is_not_connected() -> None:
     client = NATS()
     client._status = NATS.CLOSED
     with pytest.raises(ConnectionClosedError):
-        await send_frames(client, [hpub("a", header_block(), b"")])
+        await send_frames(client, [hpub("a", header_block(), b"", MAX)])
+
+
+def test_a_message_over_the_servers_limit_is_refused_as_publish_refuses_it() -> None:
+    block = header_block(header_line("Nats-Msg-Id", "1"))
+    assert hpub("a", block, b"x" * (100 - len(block)), 100)
+    with pytest.raises(MaxPayloadError):
+        hpub("a", block, b"x" * (101 - len(block)), 100)
