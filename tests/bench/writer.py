@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from events.request_ids import new_request_id
+from services.manager.domain.identity import user_id_for
 from services.manager.domain.session import Session
 from services.manager.store import EventStore
 from tests.factories import requested_session
@@ -30,14 +31,15 @@ def new_sessions(count: int, tag: str | None = None) -> list[Session]:
     session ids sort by request time (:mod:`events.request_ids`). They belong to
     50 users, one keypair each, in 5 projects: the read models' indexes by owner,
     user and project each take new rows at as many places as a shared cluster's.
+    Access keys and user ids are spelled as Berth makes them (20 characters; a UUID).
     """
     tag = tag or uuid.uuid4().hex[:12]
     start = datetime.now(UTC)
     return [
         requested_session(
             name=f"bench-{tag}-{n}",
-            access_key=f"user-{n % 50}",
-            user_id=f"user-{n % 50}",
+            access_key=f"AKBENCH{n % 50:013d}",
+            user_id=str(user_id_for(f"bench-user-{n % 50}")),
             project=f"project-{n % 5}",
             image="registry.local/berth/python:3.11",
             session_type="batch" if n % 2 else "interactive",
