@@ -124,8 +124,12 @@ class SqliteReadStore:
     consistency; since rows and position commit together, the runner then simply
     re-projects those events.
 
-    Read models are keyed by random ids, so each event dirties pages all over the
-    file. A page cache of 64 MiB keeps the indexes' inner pages in memory.
+    Indexes that take new rows at many places (by user, by owner) dirty pages all
+    over the file. A page cache of 64 MiB keeps the indexes' inner pages in memory.
+    Statement journals are kept in memory (``temp_store=MEMORY``): a multi-row insert
+    inside a transaction keeps a copy of every page it changes, so that it can be undone
+    alone, and SQLite otherwise writes that copy to a temporary file once it passes
+    64 KiB, which a batch's inserts into those indexes always do.
     Checkpoints (copying the WAL back into the file, and syncing both) run in a
     thread of their own (:mod:`projections.checkpointer`) after every 16,000
     changed rows or 250 commits, so a commit never waits for one; the connection's own
@@ -164,6 +168,8 @@ class SqliteReadStore:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute(f"PRAGMA wal_autocheckpoint={self.BACKSTOP_CHECKPOINT_PAGES}")
         conn.execute(f"PRAGMA cache_size=-{self.CACHE_KIB}")
+        # Statement journals (and any other temporary data) in memory, never in files.
+        conn.execute("PRAGMA temp_store=MEMORY")
         return conn
 
     @contextmanager
