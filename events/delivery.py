@@ -47,6 +47,11 @@ class Received(Protocol):
     def data(self) -> bytes: ...
 
     @property
+    def raw_headers(self) -> bytes:
+        """Its header block as received (``b""`` when it has none)."""
+        return self._raw_headers
+
+    @property
     def headers(self) -> dict[str, str] | None: ...
 
 
@@ -107,6 +112,11 @@ class Delivered:
         if self._parsed is None:
             self._parsed = parse_headers(self._raw_headers) if self._raw_headers else ({}, None)
         return self._parsed
+
+    @property
+    def raw_headers(self) -> bytes:
+        """Its header block as received (``b""`` when it has none)."""
+        return self._raw_headers
 
     @property
     def headers(self) -> dict[str, str] | None:

@@ -39,11 +39,15 @@ from nats.js.errors import APIError, NotFoundError
 from events.codec import split_topic
 from events.frames import header_block, header_line, hpub, send_frames
 from events.streams import EVENTS_STREAM
-from events.subjects import MSG_ID_HEADER, TOPIC_HEADER, event_subject
+from events.subjects import (
+    EXPECTED_LAST_SEQ_HEADER,
+    MSG_ID_HEADER,
+    TOPIC_HEADER,
+    event_subject,
+)
 
 log = logging.getLogger("berth.relay")
 
-EXPECTED_LAST_SEQ_HEADER = "Nats-Expected-Last-Sequence"
 WRONG_LAST_SEQUENCE = 10071
 
 

@@ -15,6 +15,8 @@ FACTS_WILDCARD = f"{FACTS_PREFIX}.>"
 #: headers carried by every message on BERTH_EVENTS
 MSG_ID_HEADER = "Nats-Msg-Id"
 TOPIC_HEADER = "Berth-Topic"
+#: sent by the relay with each message: the stream refuses it unless its last sequence is this
+EXPECTED_LAST_SEQ_HEADER = "Nats-Expected-Last-Sequence"
 
 
 def event_subject(kind: str, aggregate_id: UUID | str, event_name: str) -> str:

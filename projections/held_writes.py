@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
 from typing import Any
 
 Params = Sequence[Any]
@@ -60,7 +61,7 @@ class MultiRowInsert:
         start = 0
         for size in self.SIZES:
             while len(rows) - start >= size:
-                yield size, [value for row in rows[start : start + size] for value in row]
+                yield size, list(chain.from_iterable(rows[start : start + size]))
                 start += size
 
 

@@ -1,0 +1,64 @@
+"""An envelope holds what the message's headers say, however they are spelled."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from events.delivery import Delivered, parse_headers
+from events.relay import _header_block
+from projections.envelope import _RELAYED, Envelope
+
+REPLY = "$JS.ACK.BERTH_EVENTS.proj-read-models.1.4711.12.1764201600000000000.3"
+SUBJECT = "berth.ev.session.0190f0e8-7c1a-8000-8000-000000000001.SessionRequested"
+PAYLOAD = b'{"originator_id":"0190f0e8-7c1a-8000-8000-000000000001"}'
+TOPIC = "session.SessionRequested@1"
+
+
+def _delivered(headers: bytes) -> Delivered:
+    return Delivered(None, SUBJECT, REPLY, PAYLOAD, headers)  # type: ignore[arg-type]
+
+
+def _parsed(headers: bytes) -> Envelope:
+    """The envelope as reading every header by name makes it."""
+    return Envelope.from_parts(4711, SUBJECT, parse_headers(headers)[0] or None, PAYLOAD)
+
+
+def test_the_relays_header_block_is_read_without_parsing_each_header() -> None:
+    block = _header_block(SimpleNamespace(id=90210, topic=TOPIC), 90209)  # type: ignore[arg-type]
+    assert _RELAYED.fullmatch(block) is not None
+    envelope = Envelope.of(_delivered(block))
+    assert envelope == _parsed(block)
+    assert envelope == Envelope(4711, SUBJECT, 90210, TOPIC, PAYLOAD)
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        b"NATS/1.0\r\nNats-Msg-Id: 7\r\nBerth-Topic: session.SessionRequested@1\r\n\r\n",
+        b"NATS/1.0\r\nBerth-Topic: session.SessionRequested@1\r\nNats-Msg-Id: 7\r\n\r\n",
+        b"NATS/1.0\r\nNats-Msg-Id:7\r\nBerth-Topic:  session.SessionRequested@1 \r\n\r\n",
+        b"NATS/1.0\r\nNats-Msg-Id: 7\r\nNats-Msg-Id: 8\r\nBerth-Topic: t@1\r\n\r\n",
+        b"NATS/1.0\r\nNats-Msg-Id: 7\r\nBerth-Topic: t@1\r\nX-Other: y\r\n\r\n",
+        b"NATS/1.0\r\nNats-Msg-Id: seven\r\nBerth-Topic: t@1\r\n\r\n",
+        b"NATS/1.0\r\nNats-Msg-Id: 7\r\nBerth-Topic: \r\n\r\n",
+        b"NATS/1.0\r\nNats-Msg-Id: 7\r\n\r\n",
+        b"NATS/1.0\r\n\r\n",
+        b"",
+    ],
+    ids=[
+        "without-expected-sequence",
+        "reordered",
+        "spaced",
+        "repeated",
+        "extra",
+        "non-numeric-id",
+        "empty-topic",
+        "no-topic",
+        "none",
+        "no-block",
+    ],
+)
+def test_any_header_block_gives_what_its_headers_say(block: bytes) -> None:
+    assert Envelope.of(_delivered(block)) == _parsed(block)
