@@ -47,11 +47,6 @@ class Received(Protocol):
     def data(self) -> bytes: ...
 
     @property
-    def raw_headers(self) -> bytes:
-        """Its header block as received (``b""`` when it has none)."""
-        return self._raw_headers
-
-    @property
     def headers(self) -> dict[str, str] | None: ...
 
 

@@ -26,7 +26,7 @@ def _parsed(headers: bytes) -> Envelope:
 
 
 def test_the_relays_header_block_is_read_without_parsing_each_header() -> None:
-    block = _header_block(SimpleNamespace(id=90210, topic=TOPIC), 90209)  # type: ignore[arg-type]
+    block = _header_block(SimpleNamespace(id=90210, topic=TOPIC), 90209)
     assert _RELAYED.fullmatch(block) is not None
     envelope = Envelope.of(_delivered(block))
     assert envelope == _parsed(block)
