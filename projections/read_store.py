@@ -9,6 +9,7 @@ projection's position commit together or not at all.
 from __future__ import annotations
 
 import contextlib
+import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -112,9 +113,19 @@ class _SqliteTx:
         self._conn.execute("RELEASE SAVEPOINT one_event")
 
 
+_PLAIN_INSERT = re.compile(r"\s*INSERT\s+INTO\b", re.I)
+
+
 @lru_cache(maxsize=512)
 def _sqlite_statement(insert: MultiRowInsert, rows: int) -> str:
-    return insert.statement(rows)
+    """The multi-row insert as SQLite runs it best: ``INSERT OR FAIL``.
+
+    A failing row then stops the statement where it is (and raises as ever) instead of
+    undoing the statement's earlier rows, so SQLite keeps no statement journal: no copy
+    of every page the statement changes. Nothing partial is ever committed: a failed
+    statement always rolls back its transaction, or in isolated mode the event's savepoint.
+    """
+    return _PLAIN_INSERT.sub("INSERT OR FAIL INTO", insert.statement(rows), count=1)
 
 
 class SqliteReadStore:
@@ -126,10 +137,11 @@ class SqliteReadStore:
 
     Indexes that take new rows at many places (by user, by owner) dirty pages all
     over the file. A page cache of 64 MiB keeps the indexes' inner pages in memory.
-    Statement journals are kept in memory (``temp_store=MEMORY``): a multi-row insert
-    inside a transaction keeps a copy of every page it changes, so that it can be undone
-    alone, and SQLite otherwise writes that copy to a temporary file once it passes
-    64 KiB, which a batch's inserts into those indexes always do.
+    Multi-row inserts run as ``INSERT OR FAIL`` (:func:`_sqlite_statement`), which keeps
+    no statement journal. Any other statement journal stays in memory
+    (``temp_store=MEMORY``): a statement that may fail after changing rows keeps a copy of
+    every page it changes, so that it can be undone alone, and SQLite otherwise writes that
+    copy to a temporary file once it passes 64 KiB.
     Checkpoints (copying the WAL back into the file, and syncing both) run in a
     thread of their own (:mod:`projections.checkpointer`) after every 16,000
     changed rows or 250 commits, so a commit never waits for one; the connection's own
