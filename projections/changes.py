@@ -17,6 +17,7 @@ again; readers skip ids at or below the highest they have seen.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator, Mapping, Sequence
 
 import msgspec
@@ -63,6 +64,9 @@ class _Head(msgspec.Struct):
 
 
 _head_decoder = msgspec.json.Decoder(_Head)
+#: how a payload begins as msgspec writes it (``DomainEvent``'s fields in their order); any
+#: other spelling is decoded
+_VERSION_AT_HEAD = re.compile(rb'\{"originator_id":"[^"\\]*","originator_version":([0-9]+)[,}]')
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(ReadModelsChanged)
 
@@ -81,6 +85,9 @@ def _subject_parts(subject: str) -> tuple[str, str, str]:
 
 
 def _version(payload: bytes) -> int | None:
+    head = _VERSION_AT_HEAD.match(payload)
+    if head is not None:
+        return int(head[1])
     try:
         return _head_decoder.decode(payload).originator_version
     except (msgspec.DecodeError, msgspec.ValidationError):

@@ -81,3 +81,13 @@ async def test_a_failed_announcement_never_reaches_the_runner() -> None:
 def test_the_message_is_small_json() -> None:
     message = msgspec.json.encode(Change(1, 2, "session", "s", "SessionRunning", 3))
     assert message == b'[1,2,"session","s","SessionRunning",3]'
+
+
+def test_the_version_is_read_however_the_payload_is_spelled() -> None:
+    session = uuid4()
+    spelled_otherwise = (
+        b'{"timestamp": "2026-11-27T21:00:00+00:00", "originator_version": 4,'
+        b' "originator_id": "' + str(session).encode() + b'"}'
+    )
+    envs = [envelope(7, requested(session)), raw(8, "session.X@1", spelled_otherwise, nid=8)]
+    assert [c.version for c in changes_of(envs, after=0)] == [1, 4]
