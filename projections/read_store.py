@@ -123,7 +123,8 @@ def _sqlite_statement(insert: MultiRowInsert, rows: int) -> str:
     A failing row then stops the statement where it is (and raises as ever) instead of
     undoing the statement's earlier rows, so SQLite keeps no statement journal: no copy
     of every page the statement changes. Nothing partial is ever committed: a failed
-    statement always rolls back its transaction, or in isolated mode the event's savepoint.
+    statement always rolls back its transaction, or in isolated mode the event's savepoint
+    (code that goes on after a failed write must wrap it in :meth:`Tx.savepoint`).
     """
     return _PLAIN_INSERT.sub("INSERT OR FAIL INTO", insert.statement(rows), count=1)
 
