@@ -8,25 +8,27 @@ agents' decisions) that is a quarter of what projecting a message costs.
 
 :func:`subscribe_raw` subscribes a handler that the client's protocol parser calls
 directly with a :class:`Delivered`: subject and reply decoded, payload as received, and
-headers parsed only when read. It reaches into one private method of nats-py's client,
-``_process_msg`` (the parser's single entry point for delivered messages, in the pinned
-nats-py version): a client gets one wrapper, which passes every other subscription's
-messages on unchanged.
+headers parsed only when read. For that a client's protocol parser (nats-py's private
+``_ps``, in the pinned nats-py version) is replaced by a :class:`~events.wire.RawParser`,
+which reads the raw subscriptions' messages itself and passes every other message
+and line on to nats-py unchanged.
 """
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from nats.aio.client import Client as NATS
 from nats.aio.subscription import Subscription
+from nats.protocol.parser import Parser
+
+from events.wire import RawHandler, RawParser
 
 #: ``NATS/1.0`` then, for a status message, `` <code> <description>``
 _VERSION_LINE = b"NATS/1.0"
+_STATUS_LINE = _VERSION_LINE + b" "
 _CRLF = b"\r\n"
-_ROUTES = "_berth_raw_routes"
 
 #: tokens of a JetStream reply subject: v1 ``$JS.ACK.<stream>.<consumer>.<delivered>.<stream
 #: seq>.<consumer seq>.<time>.<pending>``; v2 adds ``<domain>.<account hash>`` after ``ACK``
@@ -121,7 +123,7 @@ class Delivered:
     @property
     def status(self) -> tuple[str, str] | None:
         """The server's inline status (code, description), e.g. ``("408", "Request Timeout")``."""
-        if not self._raw_headers.startswith(_VERSION_LINE + b" "):
+        if not self._raw_headers.startswith(_STATUS_LINE):
             return None
         return self._parse()[1]
 
@@ -137,51 +139,44 @@ class Delivered:
         await self._client.publish(self.reply)
 
 
-Handler = Callable[[Delivered], Awaitable[None]]
+#: a raw subscription's handler: it returns None, or an awaitable when it has something to
+#: send (awaited before the next message is read)
+Handler = Callable[[Delivered], Awaitable[None] | None]
 
 
-def _routes(nc: NATS) -> dict[int, Handler]:
-    """The client's raw subscriptions by sid, installing its one wrapper the first time."""
-    routes: dict[int, Handler] | None = nc.__dict__.get(_ROUTES)
-    if routes is not None:
-        return routes
-    original = getattr(nc, "_process_msg", None)
-    if original is None or not inspect.iscoroutinefunction(original):
+def _routes(nc: NATS) -> dict[int, RawHandler]:
+    """The client's raw subscriptions by sid, putting its parser in place the first time."""
+    parser = getattr(nc, "_ps", None)
+    if isinstance(parser, RawParser):
+        return parser.routes
+    if not isinstance(parser, Parser):
         raise RuntimeError(
-            "this nats-py client has no coroutine _process_msg for its parser to call; "
-            "events/delivery.py was written for the nats-py version pyproject.toml pins"
+            "this nats-py client has no protocol parser at _ps to take over; "
+            "events/wire.py was written for the nats-py version pyproject.toml pins"
         )
-    table: dict[int, Handler] = {}
-    stats = nc.stats
-
-    async def process_msg(
-        sid: int, subject: bytes, reply: bytes, data: bytes, headers: bytes | None
-    ) -> None:
-        handler = table.get(sid)
-        if handler is None:
-            await original(sid, subject, reply, data, headers)
-            return
-        stats["in_msgs"] += 1
-        stats["in_bytes"] += len(data)
-        await handler(Delivered(nc, subject.decode(), reply.decode(), data, headers or b""))
-
-    setattr(nc, _ROUTES, table)
-    setattr(nc, "_process_msg", process_msg)  # noqa: B010 (a method the parser looks up)
-    return table
+    raw = RawParser.taking_over(parser, {})
+    nc._ps = raw
+    return raw.routes
 
 
 async def subscribe_raw(nc: NATS, subject: str, handler: Handler) -> Subscription:
-    """Subscribe ``handler`` to ``subject``; it is awaited for each message, in order.
+    """Subscribe ``handler`` to ``subject``; it is called for each message, in order.
 
     The handler is in place once this returns: send the requests whose replies come
-    here after that. It runs inside the client's reading of its socket, so while it
-    waits nothing else the client subscribes to is read: it may publish, but must not
-    wait for anything that needs a message from the server (a reply, an acknowledgement).
-    Unsubscribe with :func:`unsubscribe_raw`.
+    here after that. It runs inside the client's reading of its socket, so while what
+    it returns is awaited nothing else the client subscribes to is read: it may
+    publish, but must not wait for anything that needs a message from the server (a
+    reply, an acknowledgement). Unsubscribe with :func:`unsubscribe_raw`.
     """
     routes = _routes(nc)
     sub = await nc.subscribe(subject)
-    routes[sub._id] = handler
+
+    def deliver(
+        subject: bytes, reply: bytes, headers: bytes, data: bytes
+    ) -> Awaitable[None] | None:
+        return handler(Delivered(nc, subject.decode(), reply.decode(), data, headers))
+
+    routes[sub._id] = deliver
     return sub
 
 

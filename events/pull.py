@@ -17,7 +17,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from nats.aio.client import Client as NATS
@@ -107,30 +107,33 @@ class PullReader:
         self._left = self._batch_size
         await self._nc.publish(self._next_subject, json.dumps(request).encode(), reply=self._inbox)
 
-    async def _on_message(self, msg: Delivered) -> None:
+    def _on_message(self, msg: Delivered) -> Awaitable[None] | None:
+        """Take one message in; the next pull request to send, if one is due (the parser
+        awaits it before it reads on)."""
         status = msg.status
         if status is None:
             self._buffer.append(msg)
             self._left -= 1
+            self._arrived.set()
             if self._left <= 0:
                 self._requested_at = None
-                await self._request()
-            self._arrived.set()
-            return
+                return self._request()
+            return None
         code, description = status
         if code == "100":
-            return  # idle heartbeat
+            return None  # idle heartbeat
         self._requested_at = None
+        self._arrived.set()
         if code in ("404", "408"):
-            await self._request()  # the request expired
-        elif code == "409" and "deleted" not in description.lower():
+            return self._request()  # the request expired
+        if code == "409" and "deleted" not in description.lower():
             # e.g. a leadership change or too many waiting requests: just ask again
-            await self._request()
-        elif code == "503":
+            return self._request()
+        if code == "503":
             self._error = ConsumerGone("no such consumer (503 no responders)")
         else:
             self._error = ConsumerGone(f"the consumer ended ({code} {description})")
-        self._arrived.set()
+        return None
 
 
 async def _first_of(event: asyncio.Event, stop: asyncio.Event, timeout: float) -> None:

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pytest
+from nats.protocol.parser import Parser
 
 from events.delivery import Delivered
 from events.pull import ConsumerGone, PullReader
@@ -22,11 +23,12 @@ class FakeSubscription:
 
 
 class FakeNats:
-    """Records pull requests; the test plays the server through the client's parser entry."""
+    """Records pull requests; the test plays the server through the client's parser."""
 
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
         self.stats = {"reconnects": 0, "in_msgs": 0, "in_bytes": 0}
+        self._ps = Parser(self)
 
     def new_inbox(self) -> str:
         return "_INBOX.reader"
@@ -43,14 +45,21 @@ class FakeNats:
         assert subject == "$JS.API.CONSUMER.MSG.NEXT.BERTH_EVENTS.proj-m"
         self.requests.append(json.loads(payload))
 
+    async def _hmsg(self, subject: bytes, reply: bytes, headers: bytes, payload: bytes) -> None:
+        size = len(headers) + len(payload)
+        args = b" ".join(a for a in (subject, b"%d" % SID, reply) if a)
+        await self._ps.parse(
+            b"HMSG %s %d %d\r\n%s%s\r\n" % (args, len(headers), size, headers, payload)
+        )
+
     async def deliver(self, *seqs: int) -> None:
         for seq in seqs:
             reply = f"$JS.ACK.BERTH_EVENTS.proj-m.1.{seq}.{seq}.0.0".encode()
-            await self._process_msg(SID, b"berth.ev.x", reply, b"{}", b"NATS/1.0\r\nA: b\r\n\r\n")
+            await self._hmsg(b"berth.ev.x", reply, b"NATS/1.0\r\nA: b\r\n\r\n", b"{}")
 
     async def status(self, code: str, description: str) -> None:
         headers = f"NATS/1.0 {code} {description}\r\n\r\n".encode()
-        await self._process_msg(SID, b"_INBOX.reader", b"", b"", headers)
+        await self._hmsg(b"_INBOX.reader", b"", headers, b"")
 
 
 async def started(batch_size: int = 3) -> tuple[FakeNats, PullReader]:
