@@ -1,7 +1,7 @@
 """``python -m tests.bench backbone|scheduler|gateway|agent``: the backbone's, the scheduler's,
 the gateway's and the Podman agent's figures.
 
-``backbone [--store sqlite|postgres|both] [--events N] [--rate R] [--json FILE]``;
+``backbone [--store sqlite|postgres|both] [--events N] [--rounds N] [--rate R] [--json FILE]``;
 ``scheduler [--store …] [--requests N] [--agents N] [--orders fifo,lifo,drf,priority]``;
 ``gateway [--store …] [--requests N] [--concurrency N]``;
 ``agent [--sessions N] [--batch N] [--concurrency 1,2,4,8] [--network none|bridge] [--store …]``.
@@ -41,6 +41,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     backbone.add_argument(
         "--lag-seconds", type=float, default=10.0, help="how long to write at --rate"
+    )
+    backbone.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="raw figures and the backbone end to end, measured this many times in turn"
+        " (default 3; the ratio is the median round's)",
     )
     backbone.add_argument(
         "--relay",
@@ -160,8 +167,10 @@ def main() -> None:
     if args.benchmark == "gateway":
         gateway.run_from_args(args, _progress)
         return
-    if args.events < 100 or args.rate <= 0 or args.lag_seconds <= 0:
-        sys.exit("--events must be at least 100; --rate and --lag-seconds above 0")
+    if args.events < 100 or args.rate <= 0 or args.lag_seconds <= 0 or args.rounds < 1:
+        sys.exit(
+            "--events must be at least 100, --rounds at least 1; --rate and --lag-seconds above 0"
+        )
     options = Options(
         events=args.events,
         rate=args.rate,
@@ -170,6 +179,7 @@ def main() -> None:
         pg_admin_dsn=args.pg_dsn,
         relay=args.relay,
         profile_dir=args.profile,
+        rounds=args.rounds,
     )
     backends = list(BACKENDS) if args.store == "both" else [args.store]
     print(header(options, backends), flush=True)

@@ -3,15 +3,22 @@
 For each store backend, on fresh temporary state (a nats-server of its own, a
 new SQLite file or PostgreSQL database), it measures in one run:
 
-1. the raw store: ``EventStore.save`` in batches of 100 and one at a time;
-2. raw JetStream: pipelined ``publish_async`` of the same payloads;
-3. the backbone end to end: N events saved in batches of 100 through the real
-   store, published by the real relay, projected by the real runner; from the
-   first save until the read model holds the last event;
-4. lag at a fixed rate: events saved at a steady pace, and for each one the
+1. the raw store, one event per save (a reference figure);
+2. in each of several rounds (three by default), one after the other:
+   a. the raw store: ``EventStore.save`` in batches of 100;
+   b. raw JetStream: pipelined ``publish_async`` of the same payloads;
+   c. the backbone end to end: N events saved in batches of 100 through the real
+      store, published by the real relay, projected by the real runner; from the
+      first save until the read model holds the last event;
+3. lag at a fixed rate: events saved at a steady pace, and for each one the
    time from its store commit until the read model's commit that included it;
-5. the projection alone: every read model built again from the whole stream
+4. the projection alone: every read model built again from the whole stream
    into a fresh read store, as a rebuild reads it, with nothing else running.
+
+Rounds, because a small machine's speed drifts from one second to the next (raw
+JetStream has been seen at 33,000 and 55,000 messages/s a minute apart): each
+round's backbone figure is set against the raw figures measured just before it,
+and the report gives each round's ratio and their median.
 
 The processes are those of the embedded stack: this process plays the manager
 (saves in worker threads, the relay in its event loop, woken after each save
@@ -32,7 +39,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import nats
@@ -52,7 +59,14 @@ from services.manager.store import EventStore
 from tests.bench.cpu import CpuMeter, CpuUse
 from tests.bench.lag import LagFigures, lag_figures, stream_times
 from tests.bench.projection_process import REPO_ROOT, ProjectionProcess
-from tests.bench.raw import JetStreamFigures, StoreFigures, measure_jetstream, measure_store
+from tests.bench.raw import (
+    JetStreamFigures,
+    SingleSaves,
+    StoreFigures,
+    measure_jetstream,
+    measure_single_saves,
+    measure_store,
+)
 from tests.bench.scratch import nats_server, pg_database, pg_unreachable_reason, stop_process
 from tests.bench.spy import sampled
 from tests.bench.writer import in_batches, new_sessions, save_all, save_paced
@@ -74,6 +88,8 @@ class Options:
     relay: str = "manager"
     #: py-spy samples of the processes during the end-to-end and the lag runs, written here
     profile_dir: Path | None = None
+    #: raw figures and the backbone end to end, measured this many times in turn
+    rounds: int = 3
 
 
 @dataclass(frozen=True)
@@ -107,12 +123,20 @@ class Replay:
 
 
 @dataclass(frozen=True)
+class Round:
+    """The raw figures and, right after them, the backbone end to end."""
+
+    store: StoreFigures
+    jetstream: JetStreamFigures
+    end_to_end: EndToEnd
+
+
+@dataclass(frozen=True)
 class BackendResult:
     backend: str
     skipped: str | None = None
-    store: StoreFigures | None = None
-    jetstream: JetStreamFigures | None = None
-    end_to_end: EndToEnd | None = None
+    single_saves: SingleSaves | None = None
+    rounds: list[Round] = field(default_factory=list)
     lag: LagRun | None = None
     replay: Replay | None = None
 
@@ -151,21 +175,26 @@ async def _measure(
     with nats_server(work) as server, _collector_as_in_service():
         nc = await nats.connect(server.url)
         try:
-            progress(f"{backend}: raw store")
-            store_figures, sample = await asyncio.to_thread(
-                measure_store, raw, options.events, options.singles, options.singles_budget_s
+            progress(f"{backend}: raw store, single saves")
+            singles = await asyncio.to_thread(
+                measure_single_saves, raw, options.singles, options.singles_budget_s
             )
-            progress(f"{backend}: raw JetStream")
-            js_figures = await measure_jetstream(nc, sample, options.events)
             env = _berth_env(main, server.url, work)
-            end_to_end, lag = await _measure_backbone(
-                main, nc, env, work, server.pid, options, progress
+            rounds, lag = await _measure_backbone(
+                main, raw, nc, env, work, server.pid, options, progress
             )
             progress(f"{backend}: the projection alone, replaying the stream")
             replay = await _replay(_replay_store(main, work), nc, server.pid)
         finally:
             await nc.close()
-        return BackendResult(backend, None, store_figures, js_figures, end_to_end, lag, replay)
+        return BackendResult(backend, None, singles, rounds, lag, replay)
+
+
+def _raw_store(raw: StoreSettings, work: Path, round_no: int) -> StoreSettings:
+    """Each round's raw store: a new SQLite file; on PostgreSQL the same scratch database."""
+    if raw.backend == "sqlite":
+        return replace(raw, sqlite_path=work / f"raw-{round_no}.sqlite3")
+    return raw
 
 
 @contextlib.contextmanager
@@ -224,13 +253,14 @@ def _berth_env(settings: StoreSettings, nats_url: str, work: Path) -> dict[str, 
 
 async def _measure_backbone(
     settings: StoreSettings,
+    raw: StoreSettings,
     nc: NATS,
     env: dict[str, str],
     work: Path,
     nats_pid: int,
     options: Options,
     progress: Progress,
-) -> tuple[EndToEnd, LagRun]:
+) -> tuple[list[Round], LagRun]:
     js = nc.jetstream()
     await ensure_streams(js)
     store = EventStore(settings)
@@ -244,6 +274,7 @@ async def _measure_backbone(
         cpu_pids["relay"] = relay_process.pid
     else:
         relay = asyncio.create_task(run_relay(store, nc, stop))
+    rounds: list[Round] = []
     try:
         await projection.ready(js)
         # One save through the whole backbone first: connections, consumers and
@@ -251,10 +282,18 @@ async def _measure_backbone(
         warm = await asyncio.to_thread(save_all, store, [new_sessions(100)])
         await asyncio.to_thread(projection.wait_for, warm.last_id, 60)
 
-        progress(f"{settings.backend}: backbone end to end, {options.events:,} events")
         python_pids = {name: pid for name, pid in cpu_pids.items() if name != "nats-server"}
-        with sampled(python_pids, options.profile_dir, settings.backend):
-            end_to_end = await _end_to_end(store, js, projection, options.events, cpu_pids)
+        for n in range(1, options.rounds + 1):
+            step = f"{settings.backend}, round {n} of {options.rounds}"
+            progress(f"{step}: raw store, raw JetStream")
+            store_figures, sample = await asyncio.to_thread(
+                measure_store, _raw_store(raw, work, n), options.events
+            )
+            js_figures = await measure_jetstream(nc, sample, options.events)
+            progress(f"{step}: backbone end to end, {options.events:,} events")
+            with sampled(python_pids, options.profile_dir, f"{settings.backend}-{n}"):
+                end_to_end = await _end_to_end(store, js, projection, options.events, cpu_pids)
+            rounds.append(Round(store_figures, js_figures, end_to_end))
         progress(
             f"{settings.backend}: lag at {options.rate:,.0f} events/s for {options.lag_seconds:g}s"
         )
@@ -268,7 +307,7 @@ async def _measure_backbone(
             stop_process(relay_process)
         projection.stop()
         store.close()
-    return end_to_end, lag
+    return rounds, lag
 
 
 def _start_relay_process(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:

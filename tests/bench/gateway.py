@@ -52,7 +52,7 @@ from services.manager.settings import StoreSettings
 from tests.bench.cpu import CpuMeter
 from tests.bench.gateway_report import RunResult, format_result
 from tests.bench.manager_stub import ManagerStub
-from tests.bench.raw import measure_store
+from tests.bench.raw import measure_single_saves, measure_store
 from tests.bench.scheduler import Child, percentiles, until
 from tests.bench.scratch import (
     DEFAULT_PG_ADMIN_DSN,
@@ -151,11 +151,12 @@ async def run_one(backend: str, options: Options, progress: Callable[[str], None
                 await _behind_the_manager(stack, options, result, progress)
             progress(f"{backend}: the raw store write rate")
             with _raw_store(backend, work, options) as settings:
-                figures, _ = await asyncio.to_thread(
-                    measure_store, settings, options.raw_events, options.raw_singles, 10.0
+                figures, _ = await asyncio.to_thread(measure_store, settings, options.raw_events)
+                singles = await asyncio.to_thread(
+                    measure_single_saves, settings, options.raw_singles, 10.0
                 )
             result.store_batched_eps = figures.batched_eps
-            result.store_single_eps = figures.single_eps
+            result.store_single_eps = singles.eps
         else:
             await _behind_a_stub(stack, options, result, progress)
     # Only a failed run keeps its logs (an exception above leaves them for the reader).

@@ -23,7 +23,9 @@ def _run_bench(json_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_backbone_benchmark_reports_its_figures(tmp_path: Path) -> None:
     figures_file = tmp_path / "figures.json"
     done = _run_bench(
-        figures_file, "--store", "both", "--events", "500", "--rate", "200", "--lag-seconds", "1"
+        figures_file,
+        *("--store", "both", "--events", "500", "--rounds", "2"),
+        *("--rate", "200", "--lag-seconds", "1"),
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "== SQLite ==" in done.stdout
@@ -32,21 +34,26 @@ def test_backbone_benchmark_reports_its_figures(tmp_path: Path) -> None:
     figures = json.loads(figures_file.read_text())
     sqlite = figures["backends"]["sqlite"]
     assert sqlite["skipped"] is None
-    assert sqlite["store"]["batched_eps"] > 0
-    assert sqlite["store"]["single_eps"] > 0
-    assert sqlite["jetstream"]["plain_mps"] > 0
-    assert sqlite["end_to_end"]["events"] == 500
-    assert sqlite["end_to_end"]["eps"] > 0
+    assert sqlite["single_saves"]["eps"] > 0
+    assert len(sqlite["rounds"]) == 2
+    for round_ in sqlite["rounds"]:
+        assert round_["store"]["batched_eps"] > 0
+        assert round_["jetstream"]["plain_mps"] > 0
+        assert round_["end_to_end"]["events"] == 500
+        assert round_["end_to_end"]["eps"] > 0
     lag = sqlite["lag"]
     assert lag["events"] == 200
     assert lag["lag"]["total"]["count"] == 200
     assert lag["lag"]["total"]["p50_ms"] <= lag["lag"]["total"]["p99_ms"]
     assert lag["lag"]["to_stream"]["count"] == 200
-    assert sqlite["targets"]["throughput_ratio"] > 0
+    targets = sqlite["targets"]
+    assert len(targets["throughput_ratio_rounds"]) == 2
+    # With two rounds the median round is the one with the lower ratio.
+    assert targets["throughput_ratio"] == min(targets["throughput_ratio_rounds"]) > 0
     # The lag target names 1,000 events/s: at another rate it is not judged.
     assert sqlite["targets"]["lag_target_met"] is None
-    # The replay takes in the whole stream: both runs' events and the warm-up's.
-    assert sqlite["replay"]["events"] > 500 + 200
+    # The replay takes in the whole stream: every round's events, the lag run's, the warm-up's.
+    assert sqlite["replay"]["events"] > 2 * 500 + 200
     assert sqlite["replay"]["eps"] > 0
     assert "the projection alone, replaying" in done.stdout
 
@@ -55,9 +62,9 @@ def test_backbone_benchmark_reports_its_figures(tmp_path: Path) -> None:
         assert "PostgreSQL" in postgres["skipped"]
         assert "skipped: PostgreSQL" in done.stdout
     else:
-        assert postgres["end_to_end"]["events"] == 500
+        assert [r["end_to_end"]["events"] for r in postgres["rounds"]] == [500, 500]
         assert postgres["lag"]["lag"]["total"]["count"] == 200
-        assert postgres["replay"]["events"] > 500 + 200
+        assert postgres["replay"]["events"] > 2 * 500 + 200
 
 
 def test_scheduler_benchmark_reports_its_figures(tmp_path: Path) -> None:
