@@ -56,7 +56,7 @@ from services import collector
 from services.manager.relay_runner import run_relay
 from services.manager.settings import StoreSettings
 from services.manager.store import EventStore
-from tests.bench.cpu import CpuMeter, CpuUse
+from tests.bench.cpu import CpuMeter, CpuUse, quiet_machine
 from tests.bench.lag import LagFigures, lag_figures, stream_times
 from tests.bench.projection_process import REPO_ROOT, ProjectionProcess
 from tests.bench.raw import (
@@ -176,6 +176,7 @@ async def _measure(
         nc = await nats.connect(server.url)
         try:
             progress(f"{backend}: raw store, single saves")
+            await quiet_machine()
             singles = await asyncio.to_thread(
                 measure_single_saves, raw, options.singles, options.singles_budget_s
             )
@@ -184,6 +185,7 @@ async def _measure(
                 main, raw, nc, env, work, server.pid, options, progress
             )
             progress(f"{backend}: the projection alone, replaying the stream")
+            await quiet_machine()
             replay = await _replay(_replay_store(main, work), nc, server.pid)
         finally:
             await nc.close()
@@ -286,17 +288,21 @@ async def _measure_backbone(
         for n in range(1, options.rounds + 1):
             step = f"{settings.backend}, round {n} of {options.rounds}"
             progress(f"{step}: raw store, raw JetStream")
+            await quiet_machine()
             store_figures, sample = await asyncio.to_thread(
                 measure_store, _raw_store(raw, work, n), options.events
             )
+            await quiet_machine()
             js_figures = await measure_jetstream(nc, sample, options.events)
             progress(f"{step}: backbone end to end, {options.events:,} events")
+            await quiet_machine()
             with sampled(python_pids, options.profile_dir, f"{settings.backend}-{n}"):
                 end_to_end = await _end_to_end(store, js, projection, options.events, cpu_pids)
             rounds.append(Round(store_figures, js_figures, end_to_end))
         progress(
             f"{settings.backend}: lag at {options.rate:,.0f} events/s for {options.lag_seconds:g}s"
         )
+        await quiet_machine()
         with sampled(python_pids, options.profile_dir, f"{settings.backend}-lag"):
             lag = await _lag(store, js, projection, options, cpu_pids)
     finally:

@@ -7,6 +7,7 @@ benchmark reports who used how much of them while it ran.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from dataclasses import dataclass
@@ -66,3 +67,23 @@ class CpuMeter:
             machine_busy_s=machine_busy_seconds()[0] - self._start_busy,
             cores=os.cpu_count() or 1,
         )
+
+
+async def quiet_machine(
+    *, idle_below: float = 0.15, window_s: float = 0.2, give_up_after_s: float = 5.0
+) -> None:
+    """Before a measurement: write out what the page cache holds, then wait for the cores to rest.
+
+    What one measurement leaves behind (dirty pages, a read store's checkpoint in
+    its own thread) must not land in the next one's time. Waits until a window of
+    ``window_s`` finds the machine busy less than ``idle_below`` of the time, and
+    goes on anyway after ``give_up_after_s`` (on a machine that is never idle).
+    """
+    await asyncio.to_thread(os.sync)
+    deadline = time.monotonic() + give_up_after_s
+    while time.monotonic() < deadline:
+        busy, total = machine_busy_seconds()
+        await asyncio.sleep(window_s)
+        busy_after, total_after = machine_busy_seconds()
+        if total_after > total and (busy_after - busy) / (total_after - total) < idle_below:
+            return
