@@ -1,11 +1,14 @@
-"""``SessionView``: every compute session as users list and inspect them, with status history.
+"""``SessionView``: every compute session as users list and inspect them.
 
-``session_view`` holds one row per session, current status first; the
-``session_status_history`` table keeps each status a session has passed
-through with its reason, so "what happened to my session" needs no extra event.
+``session_view`` holds one row per session, current status first.
 ``session_kernel`` holds the kernels of the session's current placement (which
 agent runs which kernel), so logs and exec know whom to ask; a re-queued
 session has none until it is placed again.
+
+A session's status history is not stored again here: each status comes from one
+event, and ``session_event_log`` (:mod:`projections.session_events`) holds every
+event of the session with its fields. :data:`STATUS_SET_BY` names the events that
+set a status, and which, for the queries that read the history from there.
 """
 
 from __future__ import annotations
@@ -33,12 +36,26 @@ from services.manager.domain.session import SessionStatus
 PENDING = SessionStatus.PENDING.value
 
 _StatusOnly = SessionPreparing | SessionRunning | SessionTerminating | SessionCancelled
-#: the events that change nothing but the session's status (and its history)
+#: the events that change nothing but the session's status
 _STATUS_ONLY: dict[type[_StatusOnly], SessionStatus] = {
     SessionPreparing: SessionStatus.PREPARING,
     SessionRunning: SessionStatus.RUNNING,
     SessionTerminating: SessionStatus.TERMINATING,
     SessionCancelled: SessionStatus.CANCELLED,
+}
+#: the reason ``session_view`` gives a session that was only requested (its event has none)
+REQUESTED_REASON = "requested"
+#: every event that sets a session's status, by event name, with the status it sets
+STATUS_SET_BY: dict[str, str] = {
+    event.__name__: status.value
+    for event, status in [
+        (SessionRequested, SessionStatus.PENDING),
+        (SessionScheduled, SessionStatus.SCHEDULED),
+        *_STATUS_ONLY.items(),
+        (SessionTerminated, SessionStatus.TERMINATED),
+        (SessionErrored, SessionStatus.ERROR),
+        (SessionRequeued, SessionStatus.PENDING),
+    ]
 }
 
 
@@ -46,7 +63,6 @@ class SessionView(Projection):
     name: ClassVar[str] = "sessions"
     tables: ClassVar[dict[str, str]] = {
         "session_view": "id",
-        "session_status_history": "session_id, version",
         "session_kernel": "session_id, kernel_index",
     }
 
@@ -80,13 +96,8 @@ class SessionView(Projection):
             "CREATE INDEX IF NOT EXISTS session_view_user ON session_view (user_id, created_at)",
             "CREATE INDEX IF NOT EXISTS session_view_domain"
             " ON session_view (domain, project, created_at)",
-            "CREATE TABLE IF NOT EXISTS session_status_history ("
-            " session_id TEXT NOT NULL,"
-            " version BIGINT NOT NULL,"
-            " status TEXT NOT NULL,"
-            " reason TEXT NOT NULL,"
-            " at TEXT NOT NULL,"
-            " PRIMARY KEY (session_id, version))",
+            # Earlier versions kept the status history here as well.
+            "DROP TABLE IF EXISTS session_status_history",
             "CREATE TABLE IF NOT EXISTS session_kernel ("
             " session_id TEXT NOT NULL,"
             " kernel_index INTEGER NOT NULL,"
@@ -114,7 +125,7 @@ class SessionView(Projection):
                 event.session_type,
                 len(event.kernels),
                 PENDING,
-                "requested",
+                REQUESTED_REASON,
                 json_text(event.kernels[0].slots if event.kernels else {}),
                 "[]",
                 None,
@@ -124,7 +135,6 @@ class SessionView(Projection):
                 event.originator_version,
             ),
         )
-        self._history(tx, event, meta, PENDING, "requested")
 
     @handles(SessionScheduled)
     def _scheduled(self, tx: Tx, event: SessionScheduled, meta: EventMeta) -> None:
@@ -174,20 +184,12 @@ class SessionView(Projection):
             (event.originator_version, meta.aggregate_id),
         )
 
+    @staticmethod
     def _status(
-        self, tx: Tx, event: DomainEvent, meta: EventMeta, status: SessionStatus, reason: str
+        tx: Tx, event: DomainEvent, meta: EventMeta, status: SessionStatus, reason: str
     ) -> None:
         tx.execute(
             "UPDATE session_view SET status = ?, status_reason = ?, updated_at = ?, version = ?"
             " WHERE id = ?",
             (status.value, reason, meta.at, event.originator_version, meta.aggregate_id),
-        )
-        self._history(tx, event, meta, status.value, reason)
-
-    @staticmethod
-    def _history(tx: Tx, event: DomainEvent, meta: EventMeta, status: str, reason: str) -> None:
-        tx.execute(
-            "INSERT INTO session_status_history (session_id, version, status, reason, at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (meta.aggregate_id, event.originator_version, status, reason, meta.at),
         )

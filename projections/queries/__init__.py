@@ -30,10 +30,12 @@ from projections.queries.sessions import (
     KernelRow,
     SessionRow,
     StatusChange,
+    StatusRow,
     can_control,
     get_session,
     list_sessions,
     session_history,
+    status_rows,
 )
 from projections.queries.tenants import (
     DomainRow,
@@ -64,6 +66,7 @@ __all__ = [
     "ResourceGroupRow",
     "SessionRow",
     "StatusChange",
+    "StatusRow",
     "UserRow",
     "Visibility",
     "can_control",
@@ -84,4 +87,5 @@ __all__ = [
     "list_sessions",
     "list_users",
     "session_history",
+    "status_rows",
 ]

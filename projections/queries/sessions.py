@@ -18,6 +18,7 @@ from projections.queries.base import (
     placeholders,
     read_page,
 )
+from projections.sessions import REQUESTED_REASON, STATUS_SET_BY
 
 _COLUMNS = (
     "id, name, access_key, user_id, project, domain, resource_group, image, session_type,"
@@ -59,6 +60,19 @@ class SessionRow:
 
 @dataclass(frozen=True)
 class StatusChange:
+    status: str
+    reason: str
+    at: str
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    """One status a session passed through: the event that set it, read from the session's
+    event log (``session_event_log``)."""
+
+    session_id: str
+    #: the session's version after that event
+    version: int
     status: str
     reason: str
     at: str
@@ -177,9 +191,32 @@ def session_history(
         is None
     ):
         return None
+    rows = status_rows(conn, [session_id])
+    return [StatusChange(status=r.status, reason=r.reason, at=r.at) for r in rows]
+
+
+def status_rows(
+    conn: Reader, session_ids: Sequence[str], after_version: int = 0
+) -> list[StatusRow]:
+    """The statuses of the sessions ``session_ids`` set by events after ``after_version``,
+    by session, oldest first: the events in the sessions' event log that set a status."""
+    if not session_ids:
+        return []
+    setters = list(STATUS_SET_BY)
     rows = conn.fetchall(
-        "SELECT status, reason, at FROM session_status_history WHERE session_id = ?"
-        " ORDER BY version",
-        [session_id],
+        "SELECT session_id, version, event_type, fields, at FROM session_event_log"
+        f" WHERE session_id IN ({placeholders(len(session_ids))})"
+        f" AND event_type IN ({placeholders(len(setters))}) AND version > ?"
+        " ORDER BY session_id, notification_id",
+        [*session_ids, *setters, after_version],
     )
-    return [StatusChange(status=r[0], reason=r[1], at=r[2]) for r in rows]
+    return [
+        StatusRow(
+            session_id=r[0],
+            version=int(r[1]),
+            status=STATUS_SET_BY[r[2]],
+            reason=json.loads(r[3]).get("reason", REQUESTED_REASON),
+            at=r[4],
+        )
+        for r in rows
+    ]

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from projections.queries import Page, Reader, Visibility
+from projections.queries import Page, Reader, StatusRow, Visibility, status_rows
 from projections.queries.base import decode_cursor, encode_cursor
 from services.gateway.graphql.access import visible_sql
 
@@ -21,13 +21,7 @@ from services.gateway.graphql.access import visible_sql
 IN_CHUNK = 500
 
 
-@dataclass(frozen=True)
-class StatusRow:
-    session_id: str
-    version: int
-    status: str
-    reason: str
-    at: str
+_OWNER_COLUMNS = "id, name, access_key, user_id, project, domain, resource_group, session_type"
 
 
 @dataclass(frozen=True)
@@ -79,12 +73,7 @@ def projection_position(reader: Reader, name: str) -> int:
 
 
 def status_changes(reader: Reader, session_id: str, after_version: int) -> list[StatusRow]:
-    rows = reader.fetchall(
-        "SELECT session_id, version, status, reason, at FROM session_status_history"
-        " WHERE session_id = ? AND version > ? ORDER BY version",
-        (session_id, after_version),
-    )
-    return [StatusRow(r[0], int(r[1]), r[2], r[3], r[4]) for r in rows]
+    return status_rows(reader, [session_id], after_version)
 
 
 def status_changes_of(
@@ -95,27 +84,22 @@ def status_changes_of(
     ids = sorted(since)
     for start in range(0, len(ids), IN_CHUNK):
         chunk = ids[start : start + IN_CHUNK]
-        rows = reader.fetchall(
-            "SELECT h.session_id, h.version, h.status, h.reason, h.at, v.name, v.access_key,"
-            " v.user_id, v.project, v.domain, v.resource_group, v.session_type"
-            " FROM session_status_history h JOIN session_view v ON v.id = h.session_id"
-            f" WHERE h.session_id IN ({', '.join('?' * len(chunk))})"
-            " ORDER BY h.session_id, h.version",
-            chunk,
-        )
-        for r in rows:
-            if int(r[1]) >= since[r[0]]:
-                owner = SessionOwner(r[0], r[5], r[6], r[7], r[8], r[9], r[10], r[11])
-                found.append((owner, StatusRow(r[0], int(r[1]), r[2], r[3], r[4])))
+        owners = {
+            r[0]: SessionOwner(*r)
+            for r in reader.fetchall(
+                f"SELECT {_OWNER_COLUMNS} FROM session_view"
+                f" WHERE id IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            )
+        }
+        for row in status_rows(reader, [i for i in chunk if i in owners]):
+            if row.version >= since[row.session_id]:
+                found.append((owners[row.session_id], row))
     return found
 
 
 def session_owner(reader: Reader, session_id: str) -> SessionOwner | None:
-    row = reader.fetchone(
-        "SELECT id, name, access_key, user_id, project, domain, resource_group, session_type"
-        " FROM session_view WHERE id = ?",
-        (session_id,),
-    )
+    row = reader.fetchone(f"SELECT {_OWNER_COLUMNS} FROM session_view WHERE id = ?", (session_id,))
     return SessionOwner(*row) if row else None
 
 

@@ -1,9 +1,10 @@
 """Following sessions for ``sessionStatus``: one session's statuses, or every matching one.
 
 A follower wakes when the ``sessions`` read model commits changes (see
-:mod:`.feed`) and reads ``session_status_history`` for every version newer than
-the last it sent, so a batch that took a session through several statuses
-yields each of them, in order.
+:mod:`.feed`) and reads the statuses the session's events set, from its event log
+(``session_event_log``, committed in the same transaction: the two models run in
+one group), for every version newer than the last it sent, so a batch that took a
+session through several statuses yields each of them, in order.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 
-from projections.queries import Visibility
+from projections.queries import StatusRow, Visibility
 from services.gateway.errors import not_found
 from services.gateway.graphql import reads
 from services.gateway.graphql.access import may_see
@@ -52,7 +53,7 @@ def session_matches(f: SessionFilter, owner: reads.SessionOwner, status: str) ->
     )
 
 
-def _change(owner: reads.SessionOwner, row: reads.StatusRow) -> SessionStatusChange:
+def _change(owner: reads.SessionOwner, row: StatusRow) -> SessionStatusChange:
     return SessionStatusChange(
         session_id=strawberry.ID(row.session_id),
         name=owner.name,

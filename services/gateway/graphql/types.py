@@ -14,16 +14,11 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from projections.queries import AgentRow, ResourceGroupRow, SessionRow
+from projections.queries import AgentRow, ResourceGroupRow, SessionRow, StatusRow
 from projections.usage import decimal_text
 from services.gateway.graphql import described
 from services.gateway.graphql.context import BerthContext
-from services.gateway.graphql.reads import (
-    EventRow,
-    StatusRow,
-    session_events,
-    status_changes,
-)
+from services.gateway.graphql.reads import EventRow, session_events, status_changes
 from services.gateway.graphql.usage import Scope, UsageSummary, printed
 
 

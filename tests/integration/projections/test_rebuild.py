@@ -117,7 +117,6 @@ async def test_rebuilding_an_empty_stream_gives_empty_tables(
     assert await rebuild_read_model("sessions", nc, read_settings) == 0
     assert dump_model(read_settings, SessionView()) == {
         "session_view": [],
-        "session_status_history": [],
         "session_kernel": [],
     }
 

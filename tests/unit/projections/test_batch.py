@@ -14,11 +14,14 @@ from projections.batch import BatchOutcome, project_batch
 from projections.envelope import Envelope
 from projections.parking import install_parking, list_parked
 from projections.positions import Position, install_positions
+from projections.queries import Visibility, session_history, status_rows
 from projections.read_store import ReadStore, Row, SqliteReadStore
 from projections.session_events import SessionEvents
 from projections.sessions import SessionView
 from projections.settings import ReadStoreSettings
 from tests.unit.projections.fakes import FussySessionView, cancelled, envelope, raw, requested
+
+ADMIN = Visibility(access_key="AKADMIN", user_id="admin", role="superadmin", domain="default")
 
 
 @pytest.fixture
@@ -73,9 +76,36 @@ def test_a_requested_then_cancelled_session_shows_cancelled_with_its_history(
     assert json.loads(view[4]) == {"cpu": "2", "mem": str(1 << 30)}
     assert view[5] == 2
     assert view[6] < view[7]
-    assert rows(store, "SELECT version, status, reason FROM session_status_history") == [
-        (1, "PENDING", "requested"),
-        (2, "CANCELLED", "not needed"),
+
+
+def test_the_status_history_is_read_from_the_sessions_event_log(store: ReadStore) -> None:
+    session, other = uuid4(), uuid4()
+    sessions, history = SessionView(), SessionEvents()
+    batch = [
+        envelope(1, requested(session)),
+        envelope(2, requested(other, "other")),
+        envelope(3, cancelled(session)),
+    ]
+    project_group(
+        store, [sessions, history], {sessions.name: Position(), history.name: Position()}, batch
+    )
+
+    with store.transaction() as tx:
+        statuses = status_rows(tx, [str(session), str(other)])
+        later = status_rows(tx, [str(session)], after_version=1)
+        history_of = session_history(tx, str(session), visible_to=ADMIN)
+    assert [(r.session_id, r.version, r.status, r.reason) for r in statuses] == sorted(
+        [
+            (str(session), 1, "PENDING", "requested"),
+            (str(session), 2, "CANCELLED", "not needed"),
+            (str(other), 1, "PENDING", "requested"),
+        ]
+    )
+    assert [(r.version, r.status) for r in later] == [(2, "CANCELLED")]
+    assert history_of is not None
+    assert [(c.status, c.reason) for c in history_of] == [
+        ("PENDING", "requested"),
+        ("CANCELLED", "not needed"),
     ]
 
 
