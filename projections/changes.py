@@ -69,19 +69,15 @@ _head_decoder = msgspec.json.Decoder(_Head)
 _VERSION_AT_HEAD = re.compile(rb'\{"originator_id":"[^"\\]*","originator_version":([0-9]+)[,}]')
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(ReadModelsChanged)
+#: an event's subject is ``berth.ev.<kind>.<id>.<EventName>``: the tokens before the kind,
+#: and all of them
+_PREFIX_TOKENS = EVENTS_PREFIX.count(".") + 1
+_SUBJECT_TOKENS = _PREFIX_TOKENS + 3
+_NO_PARTS = ["", "", ""]
 
 
 def decode_changed(payload: bytes) -> ReadModelsChanged:
     return _decoder.decode(payload)
-
-
-def _subject_parts(subject: str) -> tuple[str, str, str]:
-    """``(kind, aggregate id, EventName)`` of ``berth.ev.<kind>.<id>.<EventName>``."""
-    tokens = subject.split(".")
-    skip = EVENTS_PREFIX.count(".") + 1
-    if len(tokens) != skip + 3:
-        return "", "", ""
-    return tokens[skip], tokens[skip + 1], tokens[skip + 2]
 
 
 def _version(payload: bytes) -> int | None:
@@ -101,7 +97,10 @@ def changes_of(envelopes: Sequence[Envelope], after: int) -> list[Change]:
         nid = env.notification_id
         if nid is None or nid <= after:
             continue  # already in the tables before this batch, or parked without a place
-        kind, aggregate_id, event = _subject_parts(env.subject)
+        tokens = env.subject.split(".")
+        kind, aggregate_id, event = (
+            tokens[_PREFIX_TOKENS:] if len(tokens) == _SUBJECT_TOKENS else _NO_PARTS
+        )
         changes.append(
             Change(nid, env.stream_seq, kind, aggregate_id, event, _version(env.payload))
         )

@@ -91,3 +91,9 @@ def test_the_version_is_read_however_the_payload_is_spelled() -> None:
     )
     envs = [envelope(7, requested(session)), raw(8, "session.X@1", spelled_otherwise, nid=8)]
     assert [c.version for c in changes_of(envs, after=0)] == [1, 4]
+
+
+def test_a_subject_not_shaped_as_an_events_names_no_aggregate() -> None:
+    env = raw(5, "session.SessionRequested@1", b"{}")._replace(subject="berth.ev.session.x")
+    [change] = changes_of([env], after=0)
+    assert (change.kind, change.aggregate_id, change.event) == ("", "", "")
