@@ -65,6 +65,11 @@ async def test_a_pull_reader_reads_and_acknowledges_a_stream(nc: NATS) -> None:
     assert [(m.stream_seq, m.data, (m.headers or {}).get("Nats-Msg-Id")) for m in got] == [
         (n, str(n).encode(), str(n)) for n in range(1, 6)
     ]
-    info = await js.consumer_info("RAW", "reader")
+    # The server takes acknowledgements in on its own time: wait for it to have this one.
+    for _ in range(100):
+        info = await js.consumer_info("RAW", "reader")
+        if info.ack_floor.stream_seq == 5:
+            break
+        await asyncio.sleep(0.02)
     assert info.ack_floor.stream_seq == 5
     assert info.num_pending == 0
