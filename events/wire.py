@@ -72,57 +72,51 @@ class RawParser(Parser):
             data = bytes(self.buf) + data
             self.buf.clear()
         buf = self._rest + data if self._rest else data
-        self._rest = b""
         pos = 0
         size = len(buf)
         find = buf.find
         routes = self.routes
-        while pos < size:
-            end = find(_CRLF, pos)
-            if end < 0:
-                break  # the rest of the line comes with the next read
-            headed = buf.startswith(_HMSG, pos)
-            if not headed and not buf.startswith(_MSG, pos):
-                await super().parse(buf[pos : end + 2])
-                pos = end + 2
-                continue
-            args = buf[pos + (5 if headed else 4) : end].split()
-            if len(args) not in (_HMSG_ARGS if headed else _MSG_ARGS):
-                await super().parse(buf[pos : end + 2])  # malformed: nats-py raises
-                pos = end + 2
-                continue
-            try:
-                sid, header_size, total = (
-                    int(args[1]),
-                    int(args[-2]) if headed else 0,
-                    int(args[-1]),
-                )
-            except ValueError:
-                raise ProtocolError("nats: malformed MSG") from None
-            subject = args[0]
-            reply = args[2] if len(args) == (5 if headed else 4) else b""
-            start = end + 2
-            stop = start + total
-            if stop + 2 > size:
-                break  # the rest of the message comes with the next read
-            pos = stop + 2
-            handler = routes.get(sid)
-            if handler is None:
-                headers = buf[start : start + header_size] if headed else None
-                await self.nc._process_msg(
-                    sid, subject, reply, buf[start + header_size : stop], headers
-                )
-                continue
-            stats = self.nc.stats
-            stats["in_msgs"] += 1
-            stats["in_bytes"] += stop - start - header_size
-            sent = handler(
-                subject,
-                reply,
-                buf[start : start + header_size],
-                buf[start + header_size : stop],
-            )
-            if sent is not None:
-                await sent
-        if pos < size:
+        try:
+            while pos < size:
+                end = find(_CRLF, pos)
+                if end < 0:
+                    break  # the rest of the line comes with the next read
+                line_end = end + 2
+                headed = buf.startswith(_HMSG, pos)
+                args = buf[pos + (5 if headed else 4) : end].split()
+                if not (headed or buf.startswith(_MSG, pos)) or len(args) not in (
+                    _HMSG_ARGS if headed else _MSG_ARGS
+                ):
+                    # Another line (or a malformed one, which nats-py refuses): nats-py's.
+                    line, pos = buf[pos:line_end], line_end
+                    await super().parse(line)
+                    continue
+                try:
+                    sid, header_size, total = (
+                        int(args[1]),
+                        int(args[-2]) if headed else 0,
+                        int(args[-1]),
+                    )
+                except ValueError:
+                    raise ProtocolError("nats: malformed MSG") from None
+                subject = args[0]
+                reply = args[2] if len(args) == (5 if headed else 4) else b""
+                stop = line_end + total
+                if stop + 2 > size:
+                    break  # the rest of the message comes with the next read
+                pos = stop + 2
+                payload = buf[line_end + header_size : stop]
+                handler = routes.get(sid)
+                if handler is None:
+                    headers = buf[line_end : line_end + header_size] if headed else None
+                    await self.nc._process_msg(sid, subject, reply, payload, headers)
+                    continue
+                stats = self.nc.stats
+                stats["in_msgs"] += 1
+                stats["in_bytes"] += len(payload)
+                sent = handler(subject, reply, buf[line_end : line_end + header_size], payload)
+                if sent is not None:
+                    await sent
+        finally:
+            # Even when a handler or nats-py raised: what follows is read with the next read.
             self._rest = buf[pos:]

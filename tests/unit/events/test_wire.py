@@ -187,3 +187,18 @@ async def test_reset_forgets_a_partial_message() -> None:
     parser.reset()
     await parser.parse(b"MSG raw.y 7 1\r\nz\r\n")
     assert client.seen == [(RAW_SID, b"raw.y", b"", b"", b"z")]
+
+
+async def test_what_follows_a_failing_handler_is_read_with_the_next_read() -> None:
+    seen: list[bytes] = []
+
+    def handler(subject: bytes, reply: bytes, headers: bytes, data: bytes) -> None:
+        if data == b"bad":
+            raise RuntimeError("a handler's bug")
+        seen.append(data)
+
+    parser = RawParser(Client(), {RAW_SID: handler})
+    with pytest.raises(RuntimeError):
+        await parser.parse(msg(b"s", RAW_SID, b"bad") + msg(b"s", RAW_SID, b"next"))
+    await parser.parse(msg(b"s", RAW_SID, b"last"))
+    assert seen == [b"next", b"last"]
