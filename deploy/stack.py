@@ -25,13 +25,14 @@ import signal
 import socket
 import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
 import nats
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from deploy.affinity import CorePlan, plan_from_env
 from deploy.lock import DataDirBusy, DataDirLock
 from deploy.logs import StackLog
 from deploy.natsd import NatsServerConfig, nats_server_binary, write_config
@@ -70,6 +71,8 @@ class StackSettings:
     gateway: GatewaySettings
     agent: str
     stop_timeout: float = 10.0
+    #: where nats-server, the manager and the projections run (:mod:`deploy.affinity`)
+    cores: CorePlan = field(default_factory=CorePlan)
 
     @classmethod
     def from_env(cls) -> StackSettings:
@@ -80,6 +83,7 @@ class StackSettings:
             store=StoreSettings.from_env(),
             gateway=GatewaySettings.from_env(),
             agent=agent_name(),
+            cores=plan_from_env(),
         )
 
     @property
@@ -156,6 +160,7 @@ class Stack:
             # The stack's log stamps every line already.
             argv=[nats_server_binary(), "-c", str(conf_file), "--logtime=false"],
             ready=lambda: _wait_for_port(config.host, config.port),
+            cores=self.settings.cores.nats,
         )
 
     def _services(self) -> list[ChildSpec]:
@@ -164,8 +169,18 @@ class Stack:
         python = sys.executable
         gateway = settings.gateway
         return [
-            ChildSpec("manager", [python, "-m", "services.manager", "serve"], env),
-            ChildSpec("project", [python, "-m", "projections"], env),
+            ChildSpec(
+                "manager",
+                [python, "-m", "services.manager", "serve"],
+                env,
+                cores=settings.cores.manager,
+            ),
+            ChildSpec(
+                "project",
+                [python, "-m", "projections"],
+                env,
+                cores=settings.cores.projections,
+            ),
             ChildSpec(
                 "gateway",
                 [python, "-m", "services.gateway"],

@@ -19,6 +19,7 @@ import os
 import sys
 from pathlib import Path
 
+from deploy.affinity import plan_from_env
 from tests.bench import agent_cli, gateway, scheduler
 from tests.bench.backbone import BACKENDS, BackendResult, Options, run_backend
 from tests.bench.report import as_json, format_result, header, write_json
@@ -180,6 +181,7 @@ def main() -> None:
         relay=args.relay,
         profile_dir=args.profile,
         rounds=args.rounds,
+        cores=plan_from_env(),
     )
     backends = list(BACKENDS) if args.store == "both" else [args.store]
     print(header(options, backends), flush=True)

@@ -46,6 +46,7 @@ import nats
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
+from deploy.affinity import CorePlan, pin_process, usable_cores
 from events.streams import EVENTS_STREAM, ensure_streams
 from projections.consumer import delete_consumer
 from projections.read_store import open_read_store
@@ -90,6 +91,9 @@ class Options:
     profile_dir: Path | None = None
     #: raw figures and the backbone end to end, measured this many times in turn
     rounds: int = 3
+    #: where the manager, the projection process and nats-server run while the backbone
+    #: runs, as the embedded stack places them (``deploy.affinity.plan_from_env``)
+    cores: CorePlan = field(default_factory=CorePlan)
 
 
 @dataclass(frozen=True)
@@ -212,6 +216,25 @@ def _collector_as_in_service() -> Iterator[None]:
         gc.set_threshold(*thresholds)
 
 
+@contextlib.contextmanager
+def _placed_as_in_the_stack(options: Options, nats_pid: int) -> Iterator[None]:
+    """While the backbone runs, this process (the manager) and nats-server run where the
+    embedded stack starts them (:mod:`deploy.affinity`); the projection process is there
+    from its start. The raw figures are measured with every core free."""
+    plan = options.cores
+    if not plan.projections:
+        yield
+        return
+    everywhere = usable_cores()
+    pin_process(plan.manager)
+    pin_process(plan.nats, nats_pid)
+    try:
+        yield
+    finally:
+        pin_process(everywhere)
+        pin_process(everywhere, nats_pid)
+
+
 def _replay_store(settings: StoreSettings, work: Path) -> ReadStoreSettings:
     """A read store of its own for the replay, on the backend the run measured."""
     if settings.backend == "postgres":
@@ -266,7 +289,7 @@ async def _measure_backbone(
     js = nc.jetstream()
     await ensure_streams(js)
     store = EventStore(settings)
-    projection = ProjectionProcess(env, work / "projections.log")
+    projection = ProjectionProcess(env, work / "projections.log", options.cores.projections)
     cpu_pids = {"manager": os.getpid(), "projections": projection.pid, "nats-server": nats_pid}
     stop = asyncio.Event()
     relay: asyncio.Task[object] | None = None
@@ -296,14 +319,20 @@ async def _measure_backbone(
             js_figures = await measure_jetstream(nc, sample, options.events)
             progress(f"{step}: backbone end to end, {options.events:,} events")
             await quiet_machine()
-            with sampled(python_pids, options.profile_dir, f"{settings.backend}-{n}"):
+            with (
+                _placed_as_in_the_stack(options, nats_pid),
+                sampled(python_pids, options.profile_dir, f"{settings.backend}-{n}"),
+            ):
                 end_to_end = await _end_to_end(store, js, projection, options.events, cpu_pids)
             rounds.append(Round(store_figures, js_figures, end_to_end))
         progress(
             f"{settings.backend}: lag at {options.rate:,.0f} events/s for {options.lag_seconds:g}s"
         )
         await quiet_machine()
-        with sampled(python_pids, options.profile_dir, f"{settings.backend}-lag"):
+        with (
+            _placed_as_in_the_stack(options, nats_pid),
+            sampled(python_pids, options.profile_dir, f"{settings.backend}-lag"),
+        ):
             lag = await _lag(store, js, projection, options, cpu_pids)
     finally:
         stop.set()

@@ -179,6 +179,8 @@ def header(options: Options, backends: list[str]) -> str:
         f"{os.cpu_count()} cores, Python {platform.python_version()}\n"
         f"{options.events:,} events end to end; lag at {options.rate:,.0f} events/s for"
         f" {options.lag_seconds:g}s; backends: {', '.join(backends)}; relay: {relay}\n"
+        f"while the backbone runs: {options.cores.describe()} (BERTH_PIN_CORES);"
+        " the raw figures: every core free\n"
         "read-model commit times: clocked in the projection process as each batch's"
         " COMMIT returns (no polling)"
     )
@@ -192,6 +194,8 @@ def _plain(value: Any) -> Any:
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_plain(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted(_plain(v) for v in value)
     if isinstance(value, float) and math.isnan(value):
         return None
     return value
