@@ -66,8 +66,15 @@ class PullReader:
         if sub is not None:
             await unsubscribe_raw(self._nc, sub)
 
-    async def next_batch(self, stop: asyncio.Event, timeout: float) -> list[Delivered]:
-        """Up to a batch of messages in stream order; [] when ``timeout`` passes or on ``stop``."""
+    async def next_batch(
+        self, stop: asyncio.Event, timeout: float, *, gather_until: float = 0.0
+    ) -> list[Delivered]:
+        """Up to a batch of messages in stream order; [] when ``timeout`` passes or on ``stop``.
+
+        Once a message is there, the batch is taken at once, or, given ``gather_until``
+        (a :func:`time.monotonic` time), when it is full or that time has come, whichever
+        is first: a reader that commits a batch at a time commits fewer, larger ones.
+        """
         deadline = time.monotonic() + timeout
         while not self._buffer:
             if self._error is not None:
@@ -82,6 +89,12 @@ class PullReader:
                 return []
             self._arrived.clear()
             await _first_of(self._arrived, stop, min(remaining, self._expires))
+        while len(self._buffer) < self._batch_size and self._error is None:
+            remaining = gather_until - time.monotonic()
+            if remaining <= 0 or stop.is_set():
+                break
+            self._arrived.clear()
+            await _first_of(self._arrived, stop, remaining)
         batch = self._buffer[: self._batch_size]
         del self._buffer[: self._batch_size]
         await self._request()

@@ -4,7 +4,12 @@ The models of a group share one durable consumer and one read-store connection:
 each message is delivered and decoded once, whatever the number of models. Each
 round takes a batch of messages (up to a thousand), projects them into every
 model in one read-store transaction together with each model's new position,
-commits, and only then acknowledges the last message. A crash at any point
+commits, and only then acknowledges the last message. While messages keep coming,
+a batch that is not full waits for more until :data:`COMMIT_INTERVAL` after the
+previous commit: a commit costs about the same whatever its size (every index page
+the batch touches is written once), so under a steady flow fewer, larger commits
+cost far less per event, for at most that much more lag. A message after a quiet
+spell is taken at once. A crash at any point
 leaves the tables and the positions consistent; at restart the runner reads the
 positions from the tables and reads on from the message after the lowest one
 (each model passes over what it already holds).
@@ -24,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
@@ -51,6 +57,11 @@ from projections.positions import (
 from projections.read_store import ReadStore
 
 log = logging.getLogger("berth.projections")
+
+
+#: the least time between two commits while messages keep coming (seconds): a batch that
+#: is not full waits until then for more; a message after a quiet spell is taken at once
+COMMIT_INTERVAL = 0.01
 
 
 class Resync(Exception):
@@ -83,6 +94,7 @@ class ProjectionRunner:
         name: str | None = None,
         batch_size: int = 1000,
         idle_timeout: float = 1.0,
+        commit_interval: float = COMMIT_INTERVAL,
         stream: str = EVENTS_STREAM,
         consumer: str | None = None,
     ) -> None:
@@ -101,6 +113,9 @@ class ProjectionRunner:
         self._js: JetStreamContext = nc.jetstream()
         self._batch_size = batch_size
         self._idle_timeout = idle_timeout
+        self._commit_interval = commit_interval
+        #: when the last batch committed (time.monotonic), for the commit interval
+        self._committed_at = 0.0
         self._stream = stream
         self._nc = nc
         self._announcer = ChangeAnnouncer(nc, self.name)
@@ -209,7 +224,9 @@ class ProjectionRunner:
 
     async def _fetch(self, stop: asyncio.Event) -> list[Delivered]:
         assert self._reader is not None
-        messages = await self._reader.next_batch(stop, self._idle_timeout)
+        messages = await self._reader.next_batch(
+            stop, self._idle_timeout, gather_until=self._committed_at + self._commit_interval
+        )
         if not messages and not stop.is_set():
             self._report_caught_up()
         return messages
@@ -236,6 +253,7 @@ class ProjectionRunner:
             # Before the ack: committed is what readers may see, whatever happens to the ack.
             await self._announce(fresh, before)
         self._next_seq = expected
+        self._committed_at = time.monotonic()
         # AckPolicy.ALL: the highest sequence acknowledges the whole batch, after commit.
         await last.ack()
         await self._notify()

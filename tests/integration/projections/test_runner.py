@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
 
 from projections.base import Projection
+from projections.changes import changes_subject, decode_changed
 from projections.queries import status_rows
 from projections.read_store import open_read_store
 from projections.rebuild import rebuild_read_model
@@ -156,3 +159,47 @@ async def test_a_runner_rides_out_a_nats_server_restart(
         store.close()
     assert runner.applied == last == 600
     assert len(query(settings, "SELECT id FROM session_view")) == 600
+
+
+async def test_events_that_keep_coming_are_committed_together_a_lone_one_at_once(
+    backbone: Backbone, nc: NATS, tmp_path: Path
+) -> None:
+    settings = ReadStoreSettings(sqlite_path=tmp_path / "readmodels.sqlite3")
+    commits: list[int] = []  # the events each commit took in, from its announcement
+
+    async def count(msg: Msg) -> None:
+        commits.append(len(decode_changed(msg.data).changes))
+
+    sub = await nc.subscribe(changes_subject("sessions"), cb=count)
+    store = open_read_store(settings)
+    runner = ProjectionRunner([SessionView()], store, nc, commit_interval=1.0)
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+    try:
+        # After a quiet spell an event is committed at once, without waiting for company.
+        started = time.monotonic()
+        backbone.request_sessions(1)
+        await runner.wait_for(backbone.store.max_notification_id(), timeout=30)
+        assert time.monotonic() - started < 0.9
+        # Five saves right after that commit, each on the stream before the next: gathered
+        # for the rest of the interval.
+        for _ in range(5):
+            backbone.request_sessions(1)
+            await backbone.relayed()
+            await asyncio.sleep(0.05)
+        await runner.wait_for(backbone.store.max_notification_id(), timeout=30)
+        # A second quiet spell: the next one is again committed at once.
+        await asyncio.sleep(1.1)
+        started = time.monotonic()
+        backbone.request_sessions(1)
+        await runner.wait_for(backbone.store.max_notification_id(), timeout=30)
+        assert time.monotonic() - started < 0.9
+        async with asyncio.timeout(10):
+            while sum(commits) < 7:
+                await asyncio.sleep(0.01)
+    finally:
+        stop.set()
+        await task
+        await sub.unsubscribe()
+        store.close()
+    assert commits == [1, 5, 1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
 import pytest
@@ -126,3 +127,52 @@ async def test_an_idle_heartbeat_is_no_message() -> None:
     await nc.status("100", "Idle Heartbeat")
     assert await reader.next_batch(asyncio.Event(), 0.01) == []
     assert len(nc.requests) == 1
+
+
+async def test_a_batch_gathers_until_it_is_full_when_asked_to() -> None:
+    nc, reader = await started(batch_size=3)
+    await nc.deliver(1)
+    loop = asyncio.get_running_loop()
+    loop.call_later(0.02, lambda: asyncio.ensure_future(nc.deliver(2, 3, 4)))
+    started_at = time.monotonic()
+
+    batch = await reader.next_batch(asyncio.Event(), 1.0, gather_until=started_at + 10.0)
+
+    # Taken as soon as it was full, long before the time it could have waited for.
+    assert seqs(batch) == [1, 2, 3]
+    assert time.monotonic() - started_at < 5.0
+
+
+async def test_a_batch_that_does_not_fill_is_taken_at_the_time_given() -> None:
+    nc, reader = await started(batch_size=3)
+    await nc.deliver(1)
+    started_at = time.monotonic()
+
+    batch = await reader.next_batch(asyncio.Event(), 1.0, gather_until=started_at + 0.05)
+
+    assert seqs(batch) == [1]
+    assert time.monotonic() - started_at >= 0.05
+
+
+async def test_a_time_already_past_takes_what_has_arrived_at_once() -> None:
+    nc, reader = await started(batch_size=3)
+    await nc.deliver(1)
+    started_at = time.monotonic()
+
+    batch = await reader.next_batch(asyncio.Event(), 1.0, gather_until=started_at - 1.0)
+
+    assert seqs(batch) == [1]
+    assert time.monotonic() - started_at < 0.05
+
+
+async def test_stop_ends_the_gathering() -> None:
+    nc, reader = await started(batch_size=3)
+    await nc.deliver(1)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().call_later(0.02, stop.set)
+    started_at = time.monotonic()
+
+    batch = await reader.next_batch(stop, 1.0, gather_until=started_at + 10.0)
+
+    assert seqs(batch) == [1]
+    assert time.monotonic() - started_at < 5.0
