@@ -26,6 +26,12 @@ and, on PostgreSQL, by LISTEN/NOTIFY), and the read models are projected in a
 process of their own (:mod:`tests.bench.projector`), so the two share the
 machine's cores as they do in a deployment. ``relay="process"`` runs the relay
 as ``python -m services.manager relay`` instead, to compare.
+
+While the backbone runs (end to end, and the lag), the processes run where the
+embedded stack starts them (:mod:`deploy.affinity`: the projection process on a
+core of its own, the manager and nats-server on the others); the raw figures are
+measured with every core free. ``compare_free`` runs every second round with every
+core free instead, so that one run shows what the placement changes.
 """
 
 from __future__ import annotations
@@ -94,6 +100,8 @@ class Options:
     #: where the manager, the projection process and nats-server run while the backbone
     #: runs, as the embedded stack places them (``deploy.affinity.plan_from_env``)
     cores: CorePlan = field(default_factory=CorePlan)
+    #: every second round with every core free instead, to compare the placements in one run
+    compare_free: bool = False
 
 
 @dataclass(frozen=True)
@@ -133,6 +141,9 @@ class Round:
     store: StoreFigures
     jetstream: JetStreamFigures
     end_to_end: EndToEnd
+    #: where the backbone's processes ran: ``stack`` (as the embedded stack places them)
+    #: or ``free`` (every core, for ``--compare-free``)
+    placement: str = "stack"
 
 
 @dataclass(frozen=True)
@@ -317,14 +328,24 @@ async def _measure_backbone(
             )
             await quiet_machine()
             js_figures = await measure_jetstream(nc, sample, options.events)
-            progress(f"{step}: backbone end to end, {options.events:,} events")
+            free = options.compare_free and n % 2 == 0
+            progress(
+                f"{step}: backbone end to end, {options.events:,} events"
+                + (", every core free" if free else "")
+            )
+            placed = replace(options, cores=CorePlan()) if free else options
+            if options.cores.projections:
+                everywhere = frozenset(usable_cores())
+                pin_process(everywhere if free else options.cores.projections, projection.pid)
             await quiet_machine()
             with (
-                _placed_as_in_the_stack(options, nats_pid),
+                _placed_as_in_the_stack(placed, nats_pid),
                 sampled(python_pids, options.profile_dir, f"{settings.backend}-{n}"),
             ):
                 end_to_end = await _end_to_end(store, js, projection, options.events, cpu_pids)
-            rounds.append(Round(store_figures, js_figures, end_to_end))
+            rounds.append(Round(store_figures, js_figures, end_to_end, "free" if free else "stack"))
+        if options.cores.projections:
+            pin_process(options.cores.projections, projection.pid)
         progress(
             f"{settings.backend}: lag at {options.rate:,.0f} events/s for {options.lag_seconds:g}s"
         )
