@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
+from uuid import UUID
 
 from nats.aio.client import Client as NATS
 from nats.errors import Error as NatsError
@@ -37,7 +38,13 @@ from nats.js import JetStreamContext
 from nats.js.errors import APIError, NotFoundError
 
 from events.codec import split_topic
-from events.frames import header_block, header_line, hpub, send_frames
+from events.frames import (
+    checked_subject,
+    header_block,
+    header_line,
+    hpub_of_checked,
+    send_frames,
+)
 from events.streams import EVENTS_STREAM
 from events.subjects import (
     EXPECTED_LAST_SEQ_HEADER,
@@ -238,17 +245,9 @@ class Relay:
         *earlier, last = notifications
         # All but the last as frames built here, queued in one command; the last one
         # asks for the acknowledgement, after them on the same connection.
+        max_payload = self._nc.max_payload
         await send_frames(
-            self._nc,
-            [
-                hpub(
-                    _subject(n.topic, n.originator_id),
-                    _header_block(n, base + i),
-                    n.state,
-                    self._nc.max_payload,
-                )
-                for i, n in enumerate(earlier)
-            ],
+            self._nc, [_frame(n, base + i, max_payload) for i, n in enumerate(earlier)]
         )
         reply = await self._nc.request(
             _subject(last.topic, last.originator_id),
@@ -275,23 +274,43 @@ class Relay:
 
 
 @lru_cache(maxsize=1024)
-def _topic_parts(topic: str) -> tuple[str, str, bytes]:
-    """The kind and event name a topic's subject holds, and its header line (checked once)."""
+def _topic_parts(topic: str) -> tuple[str, str, bytes, bytes, bytes]:
+    """What a topic's messages share, checked once: the kind and event name its subject
+    holds, the subject before and after the aggregate id, and its header line."""
     name, _version = split_topic(topic)
     kind, _, event_name = name.partition(".")
-    return kind, event_name, header_line(TOPIC_HEADER, topic)
+    before, _, after = event_subject(kind, _ID, event_name).partition(_ID)
+    checked_subject(before + _ID + after)
+    return kind, event_name, before.encode(), after.encode(), header_line(TOPIC_HEADER, topic)
+
+
+#: stands for the aggregate id while a topic's subject is checked
+_ID = "id"
+#: the relay's header block, with the notification id, the topic's line and the expected
+#: last sequence to fill in (the numbers as digits, the line as :func:`_topic_parts` made it)
+_HEADERS = header_block(
+    header_line(MSG_ID_HEADER, "%d"), b"%b", header_line(EXPECTED_LAST_SEQ_HEADER, "%d")
+)
 
 
 def _subject(topic: str, originator_id: object) -> str:
-    kind, event_name, _ = _topic_parts(topic)
+    kind, event_name, *_ = _topic_parts(topic)
     return event_subject(kind, str(originator_id), event_name)
 
 
-def _header_block(notification: StoredNotification, expected_last_seq: int) -> bytes:
-    return header_block(
-        header_line(MSG_ID_HEADER, str(notification.id)),
-        _topic_parts(notification.topic)[2],
-        header_line(EXPECTED_LAST_SEQ_HEADER, str(expected_last_seq)),
+def _frame(notification: StoredNotification, expected_last_seq: int, max_payload: int) -> bytes:
+    """The ``HPUB`` frame of one notification, from parts checked once per topic: a UUID's
+    text needs no check, any other aggregate id is checked here."""
+    _, _, before, after, topic_line = _topic_parts(notification.topic)
+    aggregate = notification.originator_id
+    middle = str(aggregate).encode() if isinstance(aggregate, UUID) else None
+    if middle is None:
+        middle = checked_subject(str(aggregate))
+    return hpub_of_checked(
+        before + middle + after,
+        _HEADERS % (notification.id, topic_line, expected_last_seq),
+        notification.state,
+        max_payload,
     )
 
 

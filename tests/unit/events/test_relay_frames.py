@@ -1,0 +1,53 @@
+"""The relay's frames, built from parts checked once per topic, are what nats-py's ``publish``
+would queue for the same message, headers and all."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+import pytest
+from nats.errors import MaxPayloadError
+
+from events.frames import BadFrame
+from events.relay import _frame
+from events.subjects import EXPECTED_LAST_SEQ_HEADER, MSG_ID_HEADER, TOPIC_HEADER
+from tests.unit.events.test_frames import MAX, parts, queued_by_nats_py
+
+TOPIC = "session.SessionRequested@1"
+AGGREGATE = UUID("0193a1b2-c3d4-8e5f-9a0b-1c2d3e4f5a6b")
+
+
+@dataclass(frozen=True)
+class Notification:
+    id: int
+    originator_id: object
+    topic: str
+    state: bytes
+
+
+@pytest.mark.parametrize("aggregate", [AGGREGATE, "an-id-of-another-kind"])
+async def test_a_relay_frame_is_what_publish_would_queue(aggregate: object) -> None:
+    payload = b'{"originator_id":"x","name":"s"}'
+    frame = _frame(Notification(1234, aggregate, TOPIC, payload), 1233, MAX)
+    expected = await queued_by_nats_py(
+        f"berth.ev.session.{aggregate}.SessionRequested",
+        payload,
+        {MSG_ID_HEADER: "1234", TOPIC_HEADER: TOPIC, EXPECTED_LAST_SEQ_HEADER: "1233"},
+    )
+    assert parts(frame) == parts(expected)
+
+
+def test_an_aggregate_id_that_would_break_the_subject_is_refused() -> None:
+    with pytest.raises(BadFrame, match="holds whitespace"):
+        _frame(Notification(1, "two words", TOPIC, b"{}"), 0, MAX)
+
+
+def test_a_topic_that_would_break_the_subject_is_refused() -> None:
+    with pytest.raises(BadFrame, match="holds whitespace"):
+        _frame(Notification(1, AGGREGATE, "session.Session Requested@1", b"{}"), 0, MAX)
+
+
+def test_a_message_over_the_server_limit_is_refused() -> None:
+    with pytest.raises(MaxPayloadError):
+        _frame(Notification(1, AGGREGATE, TOPIC, b"x" * 100), 0, 90)
