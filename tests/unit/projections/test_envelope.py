@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from events.delivery import Delivered, parse_headers
-from events.relay import _header_block
+from events.relay import _frame
 from projections.envelope import _RELAYED, Envelope
 
 REPLY = "$JS.ACK.BERTH_EVENTS.proj-read-models.1.4711.12.1764201600000000000.3"
@@ -25,8 +25,17 @@ def _parsed(headers: bytes) -> Envelope:
     return Envelope.from_parts(4711, SUBJECT, parse_headers(headers)[0] or None, PAYLOAD)
 
 
+def _relays_header_block() -> bytes:
+    """The header block of a frame as the relay sends it."""
+    notification = SimpleNamespace(
+        id=90210, originator_id="0190f0e8-7c1a-8000-8000-000000000001", topic=TOPIC, state=b"{}"
+    )
+    control, _, rest = _frame(notification, 90209, 1024 * 1024).partition(b"\r\n")  # type: ignore[arg-type]
+    return rest[: int(control.split()[2])]
+
+
 def test_the_relays_header_block_is_read_without_parsing_each_header() -> None:
-    block = _header_block(SimpleNamespace(id=90210, topic=TOPIC), 90209)
+    block = _relays_header_block()
     assert _RELAYED.fullmatch(block) is not None
     envelope = Envelope.of(_delivered(block))
     assert envelope == _parsed(block)
