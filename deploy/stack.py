@@ -25,14 +25,13 @@ import signal
 import socket
 import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 import nats
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from deploy.affinity import CorePlan, plan_from_env
 from deploy.lock import DataDirBusy, DataDirLock
 from deploy.logs import StackLog
 from deploy.natsd import NatsServerConfig, nats_server_binary, write_config
@@ -71,8 +70,6 @@ class StackSettings:
     gateway: GatewaySettings
     agent: str
     stop_timeout: float = 10.0
-    #: where nats-server, the manager and the projections run (:mod:`deploy.affinity`)
-    cores: CorePlan = field(default_factory=CorePlan)
 
     @classmethod
     def from_env(cls) -> StackSettings:
@@ -83,7 +80,6 @@ class StackSettings:
             store=StoreSettings.from_env(),
             gateway=GatewaySettings.from_env(),
             agent=agent_name(),
-            cores=plan_from_env(),
         )
 
     @property
@@ -160,7 +156,6 @@ class Stack:
             # The stack's log stamps every line already.
             argv=[nats_server_binary(), "-c", str(conf_file), "--logtime=false"],
             ready=lambda: _wait_for_port(config.host, config.port),
-            cores=self.settings.cores.nats,
         )
 
     def _services(self) -> list[ChildSpec]:
@@ -169,18 +164,8 @@ class Stack:
         python = sys.executable
         gateway = settings.gateway
         return [
-            ChildSpec(
-                "manager",
-                [python, "-m", "services.manager", "serve"],
-                env,
-                cores=settings.cores.manager,
-            ),
-            ChildSpec(
-                "project",
-                [python, "-m", "projections"],
-                env,
-                cores=settings.cores.projections,
-            ),
+            ChildSpec("manager", [python, "-m", "services.manager", "serve"], env),
+            ChildSpec("project", [python, "-m", "projections"], env),
             ChildSpec(
                 "gateway",
                 [python, "-m", "services.gateway"],

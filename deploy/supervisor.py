@@ -18,9 +18,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 
-from deploy.affinity import pin_process
 from deploy.logs import StackLog
 
 SUPERVISOR_NAME = "stack"
@@ -30,17 +28,14 @@ _PR_SET_PDEATHSIG = 1
 _prctl = ctypes.CDLL(None).prctl if sys.platform.startswith("linux") else None
 
 
-def _prepare_child(cores: frozenset[int]) -> None:
-    """In the child, before exec: ask the kernel to SIGTERM it if the supervisor dies,
-    and keep it on ``cores`` when it has any (:mod:`deploy.affinity`).
+def _die_with_supervisor() -> None:
+    """In the child, before exec: ask the kernel to SIGTERM it if the supervisor dies.
 
-    Without the first, a supervisor killed with SIGKILL would leave a nats-server
+    Without this, a supervisor killed with SIGKILL would leave a nats-server
     holding the port and a manager holding the store.
     """
     if _prctl is not None:
         _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    if cores:
-        pin_process(cores)
 
 
 @dataclass(frozen=True)
@@ -50,8 +45,6 @@ class ChildSpec:
     env: Mapping[str, str] = field(default_factory=dict)
     #: awaited after every start; the child counts as started when it returns
     ready: Callable[[], Awaitable[None]] | None = None
-    #: the cores it runs on (:mod:`deploy.affinity`); empty: wherever the kernel puts it
-    cores: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -131,14 +124,12 @@ class Supervisor:
             # A group of its own: Ctrl-C reaches only the supervisor, which then
             # stops the children in order instead of all at once.
             start_new_session=True,
-            preexec_fn=partial(_prepare_child, spec.cores),
+            preexec_fn=_die_with_supervisor,
             limit=_LINE_LIMIT,
         )
         child.started_at = time.monotonic()
         child.pump = asyncio.create_task(self._pump(child.proc, spec.name))
-        cores = ", ".join(map(str, sorted(spec.cores)))
-        on = f" on core{'s' if len(spec.cores) > 1 else ''} {cores}" if spec.cores else ""
-        self.say(f"started {spec.name} (pid {child.proc.pid}){on}: {' '.join(spec.argv)}")
+        self.say(f"started {spec.name} (pid {child.proc.pid}): {' '.join(spec.argv)}")
 
     async def _pump(self, proc: asyncio.subprocess.Process, name: str) -> None:
         assert proc.stdout is not None

@@ -1,8 +1,7 @@
 """``python -m tests.bench backbone|scheduler|gateway|agent``: the backbone's, the scheduler's,
 the gateway's and the Podman agent's figures.
 
-``backbone [--store sqlite|postgres|both] [--events N] [--rounds N] [--compare-free] [--rate R]
-[--json FILE]``;
+``backbone [--store sqlite|postgres|both] [--events N] [--rounds N] [--rate R] [--json FILE]``;
 ``scheduler [--store …] [--requests N] [--agents N] [--orders fifo,lifo,drf,priority]``;
 ``gateway [--store …] [--requests N] [--concurrency N]``;
 ``agent [--sessions N] [--batch N] [--concurrency 1,2,4,8] [--network none|bridge] [--store …]``.
@@ -20,7 +19,6 @@ import os
 import sys
 from pathlib import Path
 
-from deploy.affinity import plan_from_env
 from tests.bench import agent_cli, gateway, scheduler
 from tests.bench.backbone import BACKENDS, BackendResult, Options, run_backend
 from tests.bench.report import as_json, format_result, header, write_json
@@ -50,12 +48,6 @@ def _parser() -> argparse.ArgumentParser:
         default=3,
         help="raw figures and the backbone end to end, measured this many times in turn"
         " (default 3; the ratio is the median round's)",
-    )
-    backbone.add_argument(
-        "--compare-free",
-        action="store_true",
-        help="run every second round with every core free instead of where the embedded"
-        " stack places the processes (BERTH_PIN_CORES), and report both",
     )
     backbone.add_argument(
         "--relay",
@@ -179,8 +171,6 @@ def main() -> None:
         sys.exit(
             "--events must be at least 100, --rounds at least 1; --rate and --lag-seconds above 0"
         )
-    if args.compare_free and args.rounds < 2:
-        sys.exit("--compare-free needs at least 2 rounds: every second one runs with cores free")
     options = Options(
         events=args.events,
         rate=args.rate,
@@ -190,8 +180,6 @@ def main() -> None:
         relay=args.relay,
         profile_dir=args.profile,
         rounds=args.rounds,
-        cores=plan_from_env(),
-        compare_free=args.compare_free,
     )
     backends = list(BACKENDS) if args.store == "both" else [args.store]
     print(header(options, backends), flush=True)

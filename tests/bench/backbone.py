@@ -26,12 +26,6 @@ and, on PostgreSQL, by LISTEN/NOTIFY), and the read models are projected in a
 process of their own (:mod:`tests.bench.projector`), so the two share the
 machine's cores as they do in a deployment. ``relay="process"`` runs the relay
 as ``python -m services.manager relay`` instead, to compare.
-
-While the backbone runs (end to end, and the lag), the processes run where the
-embedded stack starts them (:mod:`deploy.affinity`: the projection process on a
-core of its own, the manager and nats-server on the others); the raw figures are
-measured with every core free. ``compare_free`` runs every second round with every
-core free instead, so that one run shows what the placement changes.
 """
 
 from __future__ import annotations
@@ -52,7 +46,6 @@ import nats
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
-from deploy.affinity import CorePlan, pin_process, usable_cores
 from events.streams import EVENTS_STREAM, ensure_streams
 from projections.consumer import delete_consumer
 from projections.read_store import open_read_store
@@ -97,11 +90,6 @@ class Options:
     profile_dir: Path | None = None
     #: raw figures and the backbone end to end, measured this many times in turn
     rounds: int = 3
-    #: where the manager, the projection process and nats-server run while the backbone
-    #: runs, as the embedded stack places them (``deploy.affinity.plan_from_env``)
-    cores: CorePlan = field(default_factory=CorePlan)
-    #: every second round with every core free instead, to compare the placements in one run
-    compare_free: bool = False
 
 
 @dataclass(frozen=True)
@@ -141,9 +129,6 @@ class Round:
     store: StoreFigures
     jetstream: JetStreamFigures
     end_to_end: EndToEnd
-    #: where the backbone's processes ran: ``stack`` (as the embedded stack places them)
-    #: or ``free`` (every core, for ``--compare-free``)
-    placement: str = "stack"
 
 
 @dataclass(frozen=True)
@@ -227,25 +212,6 @@ def _collector_as_in_service() -> Iterator[None]:
         gc.set_threshold(*thresholds)
 
 
-@contextlib.contextmanager
-def _placed_as_in_the_stack(options: Options, nats_pid: int) -> Iterator[None]:
-    """While the backbone runs, this process (the manager) and nats-server run where the
-    embedded stack starts them (:mod:`deploy.affinity`); the projection process is there
-    from its start. The raw figures are measured with every core free."""
-    plan = options.cores
-    if not plan.projections:
-        yield
-        return
-    everywhere = usable_cores()
-    pin_process(plan.manager)
-    pin_process(plan.nats, nats_pid)
-    try:
-        yield
-    finally:
-        pin_process(everywhere)
-        pin_process(everywhere, nats_pid)
-
-
 def _replay_store(settings: StoreSettings, work: Path) -> ReadStoreSettings:
     """A read store of its own for the replay, on the backend the run measured."""
     if settings.backend == "postgres":
@@ -300,7 +266,7 @@ async def _measure_backbone(
     js = nc.jetstream()
     await ensure_streams(js)
     store = EventStore(settings)
-    projection = ProjectionProcess(env, work / "projections.log", options.cores.projections)
+    projection = ProjectionProcess(env, work / "projections.log")
     cpu_pids = {"manager": os.getpid(), "projections": projection.pid, "nats-server": nats_pid}
     stop = asyncio.Event()
     relay: asyncio.Task[object] | None = None
@@ -328,32 +294,16 @@ async def _measure_backbone(
             )
             await quiet_machine()
             js_figures = await measure_jetstream(nc, sample, options.events)
-            free = options.compare_free and n % 2 == 0
-            progress(
-                f"{step}: backbone end to end, {options.events:,} events"
-                + (", every core free" if free else "")
-            )
-            placed = replace(options, cores=CorePlan()) if free else options
-            if options.cores.projections:
-                everywhere = frozenset(usable_cores())
-                pin_process(everywhere if free else options.cores.projections, projection.pid)
+            progress(f"{step}: backbone end to end, {options.events:,} events")
             await quiet_machine()
-            with (
-                _placed_as_in_the_stack(placed, nats_pid),
-                sampled(python_pids, options.profile_dir, f"{settings.backend}-{n}"),
-            ):
+            with sampled(python_pids, options.profile_dir, f"{settings.backend}-{n}"):
                 end_to_end = await _end_to_end(store, js, projection, options.events, cpu_pids)
-            rounds.append(Round(store_figures, js_figures, end_to_end, "free" if free else "stack"))
-        if options.cores.projections:
-            pin_process(options.cores.projections, projection.pid)
+            rounds.append(Round(store_figures, js_figures, end_to_end))
         progress(
             f"{settings.backend}: lag at {options.rate:,.0f} events/s for {options.lag_seconds:g}s"
         )
         await quiet_machine()
-        with (
-            _placed_as_in_the_stack(options, nats_pid),
-            sampled(python_pids, options.profile_dir, f"{settings.backend}-lag"),
-        ):
+        with sampled(python_pids, options.profile_dir, f"{settings.backend}-lag"):
             lag = await _lag(store, js, projection, options, cpu_pids)
     finally:
         stop.set()

@@ -1,8 +1,7 @@
 """The benchmark's side of the projection process: start it, read its commit clock, stop it.
 
 The process (:mod:`tests.bench.projector`) runs as the embedded stack runs
-``python -m projections``: a process of its own, kept on a core of its own when the
-machine has two or more (:mod:`deploy.affinity`). Its commit
+``python -m projections``: a process of its own, on the other core. Its commit
 lines are read in a thread as they come; :meth:`ProjectionProcess.committed_at`
 then answers when a notification became visible in every read model.
 """
@@ -15,13 +14,11 @@ import subprocess
 import sys
 import threading
 import time
-from functools import partial
 from pathlib import Path
 
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
-from deploy.affinity import pin_process
 from events.streams import EVENTS_STREAM
 from projections.consumer import consumer_name
 from projections.registry import GROUP, projection_names
@@ -32,9 +29,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 class ProjectionProcess:
-    def __init__(
-        self, env: dict[str, str], log_path: Path, cores: frozenset[int] = frozenset()
-    ) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
         self.names = projection_names()
         self.log_path = log_path
         # per read model: the positions it committed, ascending, and when
@@ -48,8 +43,6 @@ class ProjectionProcess:
                 env=env,
                 stdout=subprocess.PIPE,
                 stderr=log,
-                # On its own core, as the embedded stack starts it (deploy/affinity.py).
-                preexec_fn=partial(pin_process, cores) if cores else None,
             )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()

@@ -40,23 +40,12 @@ def round_ratio(round_: Round) -> float:
     return round_.end_to_end.eps / slower_raw(round_)[1]
 
 
-def placed_rounds(result: BackendResult, placement: str = "stack") -> list[Round]:
-    """The rounds run with the processes placed as the embedded stack places them (or,
-    given ``free``, the rounds of ``--compare-free`` with every core free)."""
-    return [r for r in result.rounds if r.placement == placement]
-
-
-def _median_of(rounds: list[Round]) -> Round | None:
-    """The round whose ratio is the median (the lower one of an even number of rounds)."""
-    if not rounds:
-        return None
-    ranked = sorted(rounds, key=round_ratio)
-    return ranked[(len(ranked) - 1) // 2]
-
-
 def median_round(result: BackendResult) -> Round | None:
-    """The median round of those placed as the stack places the processes."""
-    return _median_of(placed_rounds(result))
+    """The round whose ratio is the median (the lower one of an even number of rounds)."""
+    if not result.rounds:
+        return None
+    ranked = sorted(result.rounds, key=round_ratio)
+    return ranked[(len(ranked) - 1) // 2]
 
 
 def throughput_ratio(result: BackendResult) -> float | None:
@@ -102,7 +91,7 @@ def format_result(result: BackendResult) -> str:
         return "\n".join(lines)
     singles, lag, middle = result.single_saves, result.lag, median_round(result)
     assert singles and lag and middle
-    rounds = placed_rounds(result)
+    rounds = result.rounds
     row = "  {:<38} {:>10}  {}"
 
     def each(values: list[float]) -> str:
@@ -146,22 +135,6 @@ def format_result(result: BackendResult) -> str:
     lines.append(f"  the median round (slower raw figure: {slower_raw(middle)[0]}):")
     lines.append(_stages(middle.end_to_end))
     lines.append("  " + _cpu(middle.end_to_end.cpu, middle.end_to_end.events))
-    free = placed_rounds(result, "free")
-    free_middle = _median_of(free)
-    if free_middle is not None:
-        lines += [
-            f"  for comparison, with every core free ({len(free)} of the rounds,"
-            " between the others):",
-            row.format(
-                "  backbone end to end",
-                f"{statistics.median(r.end_to_end.eps for r in free):,.0f}",
-                f"events/s ({each([r.end_to_end.eps for r in free])})",
-            ),
-            f"    backbone / slower raw figure, each round:"
-            f" {', '.join(f'{round_ratio(r):.2f}' for r in free)};"
-            f" median {round_ratio(free_middle):.2f}",
-            "  " + _cpu(free_middle.end_to_end.cpu, free_middle.end_to_end.events),
-        ]
     lines.append(
         f"  lag at {lag.rate:,.0f} events/s: {lag.events:,} events in {lag.saves:,} saves"
         f" ({lag.events / max(lag.saves, 1):.1f} per save), {lag.achieved_rate:,.0f} events/s"
@@ -206,8 +179,6 @@ def header(options: Options, backends: list[str]) -> str:
         f"{os.cpu_count()} cores, Python {platform.python_version()}\n"
         f"{options.events:,} events end to end; lag at {options.rate:,.0f} events/s for"
         f" {options.lag_seconds:g}s; backends: {', '.join(backends)}; relay: {relay}\n"
-        f"while the backbone runs: {options.cores.describe()} (BERTH_PIN_CORES);"
-        " the raw figures: every core free\n"
         "read-model commit times: clocked in the projection process as each batch's"
         " COMMIT returns (no polling)"
     )
@@ -221,8 +192,6 @@ def _plain(value: Any) -> Any:
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_plain(v) for v in value]
-    if isinstance(value, (set, frozenset)):
-        return sorted(_plain(v) for v in value)
     if isinstance(value, float) and math.isnan(value):
         return None
     return value
@@ -241,10 +210,7 @@ def as_json(options: Options, results: list[BackendResult]) -> dict[str, Any]:
                 "slower_raw_eps": slower_raw(middle)[1],
                 "end_to_end_eps": middle.end_to_end.eps,
                 "throughput_ratio": round_ratio(middle),
-                "throughput_ratio_rounds": [round_ratio(r) for r in placed_rounds(result)],
-                "throughput_ratio_rounds_free": [
-                    round_ratio(r) for r in placed_rounds(result, "free")
-                ],
+                "throughput_ratio_rounds": [round_ratio(r) for r in result.rounds],
                 "throughput_ratio_target": THROUGHPUT_TARGET,
                 "throughput_target_met": round_ratio(middle) >= THROUGHPUT_TARGET,
                 "lag_p99_ms": result.lag.lag.total.p99_ms,

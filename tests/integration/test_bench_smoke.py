@@ -129,31 +129,3 @@ def test_agent_benchmark_reports_its_figures(tmp_path: Path, small_image: str) -
     assert throughput["berth_per_s"] > 0
     assert figures["targets"]["latency_ratio_p50"] > 0
     assert figures["targets"]["throughput_ratio"] > 0
-
-
-def test_backbone_benchmark_compares_the_placements_in_one_run(tmp_path: Path) -> None:
-    figures_file = tmp_path / "figures.json"
-    done = _run_bench(
-        figures_file,
-        *("--store", "sqlite", "--events", "500", "--rounds", "2", "--compare-free"),
-        *("--rate", "200", "--lag-seconds", "1"),
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "while the backbone runs: " in done.stdout
-    assert "for comparison, with every core free (1 of the rounds" in done.stdout
-
-    sqlite = json.loads(figures_file.read_text())["backends"]["sqlite"]
-    assert [r["placement"] for r in sqlite["rounds"]] == ["stack", "free"]
-    targets = sqlite["targets"]
-    # The target is read against the rounds placed as the stack places the processes.
-    assert len(targets["throughput_ratio_rounds"]) == 1
-    assert len(targets["throughput_ratio_rounds_free"]) == 1
-    assert targets["throughput_ratio"] == targets["throughput_ratio_rounds"][0] > 0
-
-
-def test_comparing_the_placements_needs_two_rounds(tmp_path: Path) -> None:
-    done = _run_bench(
-        tmp_path / "figures.json", "--store", "sqlite", "--rounds", "1", "--compare-free"
-    )
-    assert done.returncode != 0
-    assert "--compare-free needs at least 2 rounds" in done.stderr
