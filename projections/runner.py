@@ -61,7 +61,7 @@ log = logging.getLogger("berth.projections")
 
 #: the least time between two commits while messages keep coming (seconds): a batch that
 #: is not full waits until then for more; a message after a quiet spell is taken at once
-COMMIT_INTERVAL = 0.01
+COMMIT_INTERVAL = 0.005
 
 
 class Resync(Exception):
