@@ -39,6 +39,7 @@ from nats.js.errors import APIError, NotFoundError
 
 from events.codec import split_topic
 from events.frames import (
+    BadFrame,
     checked_subject,
     header_block,
     header_line,
@@ -279,13 +280,16 @@ def _topic_parts(topic: str) -> tuple[str, str, bytes, bytes, bytes]:
     holds, the subject before and after the aggregate id, and its header line."""
     name, _version = split_topic(topic)
     kind, _, event_name = name.partition(".")
-    before, _, after = event_subject(kind, _ID, event_name).partition(_ID)
-    checked_subject(before + _ID + after)
+    subject = event_subject(kind, _ID, event_name)
+    if subject.count(_ID) != 1:
+        raise BadFrame(f"topic {topic!r} holds a NUL character")
+    checked_subject(subject.replace(_ID, "id"))
+    before, _, after = subject.partition(_ID)
     return kind, event_name, before.encode(), after.encode(), header_line(TOPIC_HEADER, topic)
 
 
-#: stands for the aggregate id while a topic's subject is checked
-_ID = "id"
+#: stands for the aggregate id in a topic's subject: a character no topic holds
+_ID = "\x00"
 #: the relay's header block, with the notification id, the topic's line and the expected
 #: last sequence to fill in (the numbers as digits, the line as :func:`_topic_parts` made it)
 _HEADERS = header_block(

@@ -51,3 +51,14 @@ def test_a_topic_that_would_break_the_subject_is_refused() -> None:
 def test_a_message_over_the_server_limit_is_refused() -> None:
     with pytest.raises(MaxPayloadError):
         _frame(Notification(1, AGGREGATE, TOPIC, b"x" * 100), 0, 90)
+
+
+@pytest.mark.parametrize("kind", ["grid", "identity", "id"])
+def test_a_kind_that_holds_the_letters_id_keeps_its_subject(kind: str) -> None:
+    frame = _frame(Notification(1, AGGREGATE, f"{kind}.Moved@1", b"{}"), 0, MAX)
+    assert frame.startswith(f"HPUB berth.ev.{kind}.{AGGREGATE}.Moved ".encode())
+
+
+def test_a_topic_with_a_nul_character_is_refused() -> None:
+    with pytest.raises(BadFrame, match="NUL"):
+        _frame(Notification(1, AGGREGATE, "session.Odd\x00Event@1", b"{}"), 0, MAX)
