@@ -8,6 +8,8 @@ own event loop and is woken after each save.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,6 +19,7 @@ from nats.errors import Error as NatsError
 from events.relay import Relay, stream_position
 from projections.base import Projection
 from projections.read_store import Row, open_read_store
+from projections.runner import ProjectionRunner
 from projections.settings import ReadStoreSettings
 from services.manager.domain.session import Session
 from services.manager.store import EventStore
@@ -104,4 +107,22 @@ def query(settings: ReadStoreSettings, sql: str, *params: Any) -> list[Row]:
         with store.transaction(pipelined=False) as tx:
             return tx.fetchall(sql, params)
     finally:
+        store.close()
+
+
+@asynccontextmanager
+async def projecting(
+    settings: ReadStoreSettings, nc: NATS, models: Sequence[Projection], **options: Any
+) -> AsyncIterator[ProjectionRunner]:
+    """A runner of ``models`` on a read-store connection of its own, running for the block;
+    ``options`` go to :class:`ProjectionRunner`. Stopped, and its store closed, at the end."""
+    store = open_read_store(settings)
+    runner = ProjectionRunner(list(models), store, nc, **options)
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+    try:
+        yield runner
+    finally:
+        stop.set()
+        await task
         store.close()

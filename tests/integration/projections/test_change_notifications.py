@@ -10,11 +10,9 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 
 from projections.changes import changes_subject, decode_changed
-from projections.read_store import open_read_store
-from projections.runner import ProjectionRunner
 from projections.sessions import SessionView
 from projections.settings import ReadStoreSettings
-from tests.integration.projections.backbone import Backbone, query
+from tests.integration.projections.backbone import Backbone, projecting, query
 
 
 async def test_every_projected_event_is_announced_once_its_rows_are_committed(
@@ -38,24 +36,18 @@ async def test_every_projected_event_is_announced_once_its_rows_are_committed(
         arrived.set()
 
     sub = await nc.subscribe(changes_subject("sessions"), cb=on_message)
-    store = open_read_store(settings)
-    runner = ProjectionRunner([SessionView()], store, nc, batch_size=7)
-    stop = asyncio.Event()
-    task = asyncio.create_task(runner.run(stop))
     try:
-        backbone.request_sessions(20, cancel_every=4)
-        last = await backbone.relayed()
-        await runner.wait_for(last, timeout=30)
-        async with asyncio.timeout(10):
-            while len(announced) < last:
-                arrived.clear()
-                if len(announced) < last:  # nothing arrived since the check above
-                    await arrived.wait()
+        async with projecting(settings, nc, [SessionView()], batch_size=7) as runner:
+            backbone.request_sessions(20, cancel_every=4)
+            last = await backbone.relayed()
+            await runner.wait_for(last, timeout=30)
+            async with asyncio.timeout(10):
+                while len(announced) < last:
+                    arrived.clear()
+                    if len(announced) < last:  # nothing arrived since the check above
+                        await arrived.wait()
     finally:
-        stop.set()
-        await task
         await sub.unsubscribe()
-        store.close()
 
     assert [a[0] for a in announced] == list(range(1, last + 1))
     assert {a[1] for a in announced} == {"session"}

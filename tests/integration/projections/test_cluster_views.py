@@ -28,10 +28,8 @@ from events.subjects import heartbeat_subject
 from events.tenant import PolicyLimits
 from projections.agents import AgentView
 from projections.base import Projection
-from projections.read_store import open_read_store
 from projections.rebuild import rebuild_read_model
 from projections.resource_groups import ResourceGroupView
-from projections.runner import ProjectionRunner
 from projections.sessions import SessionView
 from projections.settings import ReadStoreSettings
 from projections.tenants import TenantView
@@ -41,7 +39,7 @@ from services.manager.domain.agent import agent_id_for
 from services.manager.settings import StoreSettings
 from services.manager.store import EventStore
 from tests.conftest import NatsServer
-from tests.integration.projections.backbone import dump_model, query
+from tests.integration.projections.backbone import dump_model, projecting, query
 
 PATIENCE = 60.0
 
@@ -208,16 +206,8 @@ async def history(
 async def _project(
     settings: ReadStoreSettings, nc: NATS, projection: Projection, last: int
 ) -> None:
-    store = open_read_store(settings)
-    runner = ProjectionRunner([projection], store, nc)
-    stop = asyncio.Event()
-    task = asyncio.create_task(runner.run(stop))
-    try:
+    async with projecting(settings, nc, [projection]) as runner:
         await runner.wait_for(last, timeout=PATIENCE)
-    finally:
-        stop.set()
-        await task
-        store.close()
 
 
 async def _rebuilds_identically(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import timedelta
 
@@ -13,13 +12,11 @@ from cli.main import app
 from events import codec
 from events.subjects import MSG_ID_HEADER, TOPIC_HEADER, event_subject, subject_for
 from projections.parking import list_parked
-from projections.read_store import open_read_store
-from projections.runner import ProjectionRunner
 from projections.sessions import SessionView
 from projections.settings import ReadStoreSettings
 from services.manager.domain.session import Session
 from tests.factories import requested_session
-from tests.integration.projections.backbone import EPOCH, Backbone, query
+from tests.integration.projections.backbone import EPOCH, Backbone, projecting, query
 
 
 def good_session(n: int) -> Session:
@@ -68,17 +65,9 @@ async def test_undecodable_events_are_parked_and_the_runner_goes_on(
     await publish_raw(None, None, b"no headers at all")
     await publish_good(nid + 5, 1)
 
-    store = open_read_store(read_settings)
-    runner = ProjectionRunner([SessionView()], store, nc)
-    stop = asyncio.Event()
-    task = asyncio.create_task(runner.run(stop))
-    try:
+    async with projecting(read_settings, nc, [SessionView()]) as runner:
         await runner.wait_for(nid + 5, timeout=30)
-        parked = list_parked(store, "sessions")
-    finally:
-        stop.set()
-        await task
-        store.close()
+        parked = list_parked(runner.store, "sessions")
 
     assert [(p.notification_id, p.reason) for p in parked] == [
         (nid + 1, "unknown-type"),

@@ -21,7 +21,7 @@ from projections.session_events import SessionEvents
 from projections.sessions import SessionView
 from projections.settings import ReadStoreSettings
 from tests.conftest import NatsServer
-from tests.integration.projections.backbone import Backbone, dump_model, query
+from tests.integration.projections.backbone import Backbone, dump_model, projecting, query
 
 
 async def run_until(
@@ -33,18 +33,10 @@ async def run_until(
 ) -> ProjectionRunner:
     """Run a runner of ``models`` (SessionView alone by default) until its tables include
     ``notification_id``, then stop it."""
-    store = open_read_store(settings)
     group = list(models) or [SessionView()]
     name = "-".join(m.name for m in group) if len(group) > 1 else None
-    runner = ProjectionRunner(group, store, nc, name=name, **options)  # type: ignore[arg-type]
-    stop = asyncio.Event()
-    task = asyncio.create_task(runner.run(stop))
-    try:
+    async with projecting(settings, nc, group, name=name, **options) as runner:
         await runner.wait_for(notification_id, timeout=60)
-    finally:
-        stop.set()
-        await task
-        store.close()
     return runner
 
 
@@ -122,30 +114,18 @@ async def test_a_runner_follows_events_as_they_are_stored(
     backbone: Backbone, nc: NATS, tmp_path: Path
 ) -> None:
     settings = ReadStoreSettings(sqlite_path=tmp_path / "readmodels.sqlite3")
-    store = open_read_store(settings)
-    runner = ProjectionRunner([SessionView()], store, nc)
-    stop = asyncio.Event()
-    task = asyncio.create_task(runner.run(stop))
-    try:
+    async with projecting(settings, nc, [SessionView()]) as runner:
         for _ in range(5):
             backbone.request_sessions(3)
             await runner.wait_for(backbone.store.max_notification_id(), timeout=30)
         assert len(query(settings, "SELECT id FROM session_view")) == 15
-    finally:
-        stop.set()
-        await task
-        store.close()
 
 
 async def test_a_runner_rides_out_a_nats_server_restart(
     backbone: Backbone, nc: NATS, nats_server: NatsServer, tmp_path: Path
 ) -> None:
     settings = ReadStoreSettings(sqlite_path=tmp_path / "readmodels.sqlite3")
-    store = open_read_store(settings)
-    runner = ProjectionRunner([SessionView()], store, nc)
-    stop = asyncio.Event()
-    task = asyncio.create_task(runner.run(stop))
-    try:
+    async with projecting(settings, nc, [SessionView()]) as runner:
         backbone.request_sessions(300)
         await runner.wait_for(await backbone.relayed(), timeout=30)
         nats_server.stop()
@@ -153,10 +133,6 @@ async def test_a_runner_rides_out_a_nats_server_restart(
         backbone.request_sessions(300)
         last = await backbone.relayed()
         await runner.wait_for(last, timeout=30)
-    finally:
-        stop.set()
-        await task
-        store.close()
     assert runner.applied == last == 600
     assert len(query(settings, "SELECT id FROM session_view")) == 600
 
@@ -171,35 +147,29 @@ async def test_events_that_keep_coming_are_committed_together_a_lone_one_at_once
         commits.append(len(decode_changed(msg.data).changes))
 
     sub = await nc.subscribe(changes_subject("sessions"), cb=count)
-    store = open_read_store(settings)
-    runner = ProjectionRunner([SessionView()], store, nc, commit_interval=1.0)
-    stop = asyncio.Event()
-    task = asyncio.create_task(runner.run(stop))
     try:
-        # After a quiet spell an event is committed at once, without waiting for company.
-        started = time.monotonic()
-        backbone.request_sessions(1)
-        await runner.wait_for(backbone.store.max_notification_id(), timeout=30)
-        assert time.monotonic() - started < 0.9
-        # Five saves right after that commit, each on the stream before the next: gathered
-        # for the rest of the interval.
-        for _ in range(5):
+        async with projecting(settings, nc, [SessionView()], commit_interval=1.0) as runner:
+            # After a quiet spell an event is committed at once, without waiting for company.
+            started = time.monotonic()
             backbone.request_sessions(1)
-            await backbone.relayed()
-            await asyncio.sleep(0.05)
-        await runner.wait_for(backbone.store.max_notification_id(), timeout=30)
-        # A second quiet spell: the next one is again committed at once.
-        await asyncio.sleep(1.1)
-        started = time.monotonic()
-        backbone.request_sessions(1)
-        await runner.wait_for(backbone.store.max_notification_id(), timeout=30)
-        assert time.monotonic() - started < 0.9
-        async with asyncio.timeout(10):
-            while sum(commits) < 7:
-                await asyncio.sleep(0.01)
+            await runner.wait_for(backbone.store.max_notification_id(), timeout=30)
+            assert time.monotonic() - started < 0.9
+            # Five saves right after that commit, each on the stream before the next:
+            # gathered for the rest of the interval.
+            for _ in range(5):
+                backbone.request_sessions(1)
+                await backbone.relayed()
+                await asyncio.sleep(0.05)
+            await runner.wait_for(backbone.store.max_notification_id(), timeout=30)
+            # A second quiet spell: the next one is again committed at once.
+            await asyncio.sleep(1.1)
+            started = time.monotonic()
+            backbone.request_sessions(1)
+            await runner.wait_for(backbone.store.max_notification_id(), timeout=30)
+            assert time.monotonic() - started < 0.9
+            async with asyncio.timeout(10):
+                while sum(commits) < 7:
+                    await asyncio.sleep(0.01)
     finally:
-        stop.set()
-        await task
         await sub.unsubscribe()
-        store.close()
     assert commits == [1, 5, 1]

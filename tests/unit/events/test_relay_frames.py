@@ -3,10 +3,10 @@ would queue for the same message, headers and all."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from uuid import UUID
 
 import pytest
+from eventsourcing.persistence import Notification
 from nats.errors import MaxPayloadError
 
 from events.frames import BadFrame
@@ -18,18 +18,17 @@ TOPIC = "session.SessionRequested@1"
 AGGREGATE = UUID("0193a1b2-c3d4-8e5f-9a0b-1c2d3e4f5a6b")
 
 
-@dataclass(frozen=True)
-class Notification:
-    id: int
-    originator_id: object
-    topic: str
-    state: bytes
+def note(id: int, originator_id: UUID | str, topic: str, state: bytes) -> Notification:
+    """A notification as the event store hands the relay one."""
+    return Notification(
+        id=id, originator_id=originator_id, originator_version=1, topic=topic, state=state
+    )
 
 
 @pytest.mark.parametrize("aggregate", [AGGREGATE, "an-id-of-another-kind"])
-async def test_a_relay_frame_is_what_publish_would_queue(aggregate: object) -> None:
+async def test_a_relay_frame_is_what_publish_would_queue(aggregate: UUID | str) -> None:
     payload = b'{"originator_id":"x","name":"s"}'
-    frame = _frame(Notification(1234, aggregate, TOPIC, payload), 1233, MAX)
+    frame = _frame(note(1234, aggregate, TOPIC, payload), 1233, MAX)
     expected = await queued_by_nats_py(
         f"berth.ev.session.{aggregate}.SessionRequested",
         payload,
@@ -40,25 +39,25 @@ async def test_a_relay_frame_is_what_publish_would_queue(aggregate: object) -> N
 
 def test_an_aggregate_id_that_would_break_the_subject_is_refused() -> None:
     with pytest.raises(BadFrame, match="holds whitespace"):
-        _frame(Notification(1, "two words", TOPIC, b"{}"), 0, MAX)
+        _frame(note(1, "two words", TOPIC, b"{}"), 0, MAX)
 
 
 def test_a_topic_that_would_break_the_subject_is_refused() -> None:
     with pytest.raises(BadFrame, match="holds whitespace"):
-        _frame(Notification(1, AGGREGATE, "session.Session Requested@1", b"{}"), 0, MAX)
+        _frame(note(1, AGGREGATE, "session.Session Requested@1", b"{}"), 0, MAX)
 
 
 def test_a_message_over_the_server_limit_is_refused() -> None:
     with pytest.raises(MaxPayloadError):
-        _frame(Notification(1, AGGREGATE, TOPIC, b"x" * 100), 0, 90)
+        _frame(note(1, AGGREGATE, TOPIC, b"x" * 100), 0, 90)
 
 
 @pytest.mark.parametrize("kind", ["grid", "identity", "id"])
 def test_a_kind_that_holds_the_letters_id_keeps_its_subject(kind: str) -> None:
-    frame = _frame(Notification(1, AGGREGATE, f"{kind}.Moved@1", b"{}"), 0, MAX)
+    frame = _frame(note(1, AGGREGATE, f"{kind}.Moved@1", b"{}"), 0, MAX)
     assert frame.startswith(f"HPUB berth.ev.{kind}.{AGGREGATE}.Moved ".encode())
 
 
 def test_a_topic_with_a_nul_character_is_refused() -> None:
     with pytest.raises(BadFrame, match="NUL"):
-        _frame(Notification(1, AGGREGATE, "session.Odd\x00Event@1", b"{}"), 0, MAX)
+        _frame(note(1, AGGREGATE, "session.Odd\x00Event@1", b"{}"), 0, MAX)

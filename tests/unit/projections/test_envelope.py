@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
+from eventsourcing.persistence import Notification
 
 from events.delivery import Delivered, parse_headers
 from events.relay import _frame
@@ -27,10 +26,14 @@ def _parsed(headers: bytes) -> Envelope:
 
 def _relays_header_block() -> bytes:
     """The header block of a frame as the relay sends it."""
-    notification = SimpleNamespace(
-        id=90210, originator_id="0190f0e8-7c1a-8000-8000-000000000001", topic=TOPIC, state=b"{}"
+    notification = Notification(
+        id=90210,
+        originator_id="0190f0e8-7c1a-8000-8000-000000000001",
+        originator_version=1,
+        topic=TOPIC,
+        state=b"{}",
     )
-    control, _, rest = _frame(notification, 90209, 1024 * 1024).partition(b"\r\n")  # type: ignore[arg-type]
+    control, _, rest = _frame(notification, 90209, 1024 * 1024).partition(b"\r\n")
     return rest[: int(control.split()[2])]
 
 
