@@ -4,7 +4,9 @@ Each read model has its own position. A message at or below a model's position
 is passed over for that model (its tables already hold it), so delivering a
 message twice never changes a model, and models that stand at different places
 (one just rebuilt, one new) can share a batch. A message is decoded once for all
-the models that still need it. Messages that cannot become events are parked,
+the models that still need it. In the usual case, every model of the group at one
+position, the models move as one, and an event costs only the handlers of the models
+that take its type. Messages that cannot become events are parked,
 for each model that needed them, and those models' positions move past them.
 
 Batches first run in the fast mode, where any model's error rolls back the whole
@@ -18,8 +20,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from events.base import DomainEvent
 from events.codec import DecodeError, decode
-from projections.base import EventMeta, Projection
+from projections.base import EventMeta, Handler, Projection
 from projections.envelope import Envelope
 from projections.parking import ParkedEvent, park
 from projections.positions import Position
@@ -65,10 +68,88 @@ def project_batch(
             park(tx, parked)
             outcomes[model.name].parked.append(parked)
 
+    together = len({positions[p.name] for p in projections}) == 1
+    if together and not isolate:
+        _in_step(tx, projections, envelopes, outcomes, set_aside)
+    else:
+        _each_model(tx, projections, envelopes, outcomes, set_aside, isolate, transient_errors)
+    return outcomes
+
+
+SetAside = Callable[[Envelope, Sequence[Projection], str, str], None]
+
+
+def _in_step(
+    tx: Tx,
+    projections: Sequence[Projection],
+    envelopes: Sequence[Envelope],
+    outcomes: dict[str, BatchOutcome],
+    set_aside: SetAside,
+) -> None:
+    """The usual case: every model stands at one position, so they move as one; each event
+    goes to the handlers of the models that take its type, and to nothing else."""
+    start = outcomes[projections[0].name].position
+    nid_at, seq_at = start.notification_id, start.stream_seq
+    applied = skipped = 0
+    handlers_of: dict[type[DomainEvent], list[tuple[Projection, Handler]]] = {}
+    for env in envelopes:
+        nid = env.notification_id
+        if nid is None:
+            # Nothing to order it by: park it and leave the positions where they were.
+            set_aside(
+                env, projections, "no-notification-id", "the message has no numeric Nats-Msg-Id"
+            )
+            continue
+        if nid <= nid_at:
+            skipped += 1
+            if nid == nid_at:
+                # The stream was rebuilt: remember where this notification sits now.
+                seq_at = env.stream_seq
+            continue
+        nid_at, seq_at = nid, env.stream_seq
+        if env.topic is None:
+            set_aside(env, projections, "no-topic", "the message has no Berth-Topic header")
+            continue
+        try:
+            event = decode(env.topic, env.payload)
+        except DecodeError as exc:
+            set_aside(env, projections, exc.reason, str(exc))
+            continue
+        applied += 1  # a model that does not take the event moves past it all the same
+        event_type = type(event)
+        handlers = handlers_of.get(event_type)
+        if handlers is None:
+            handlers = handlers_of[event_type] = [
+                (model, handler)
+                for model in projections
+                if (handler := model.handlers.get(event_type)) is not None
+            ]
+        if handlers:
+            meta = EventMeta.of(event, nid, env.stream_seq, env.subject, env.topic, env.payload)
+            for model, handler in handlers:
+                handler(model, tx, event, meta)
+    position = Position(nid_at, seq_at)
+    for outcome in outcomes.values():
+        outcome.position = position
+        outcome.applied = applied
+        outcome.skipped = skipped
+
+
+def _each_model(
+    tx: Tx,
+    projections: Sequence[Projection],
+    envelopes: Sequence[Envelope],
+    outcomes: dict[str, BatchOutcome],
+    set_aside: SetAside,
+    isolate: bool,
+    transient_errors: tuple[type[Exception], ...],
+) -> None:
+    """Models at different positions (one just rebuilt, one new), or a batch run isolated:
+    each model is taken on its own for each event."""
     count = len(projections)
     # Each model's position as plain numbers while the batch runs.
-    nids = [positions[p.name].notification_id for p in projections]
-    seqs = [positions[p.name].stream_seq for p in projections]
+    nids = [outcomes[p.name].position.notification_id for p in projections]
+    seqs = [outcomes[p.name].position.stream_seq for p in projections]
     skipped = [0] * count
     applied = [0] * count
     everyone = range(count)
@@ -139,4 +220,3 @@ def project_batch(
         outcome.position = Position(nids[i], seqs[i])
         outcome.applied = applied[i]
         outcome.skipped = skipped[i]
-    return outcomes

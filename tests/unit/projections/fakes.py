@@ -12,7 +12,7 @@ from events import codec
 from events.base import DomainEvent
 from events.session import SessionCancelled, SessionRequested
 from events.subjects import subject_for
-from projections.base import EventMeta
+from projections.base import EventMeta, handles
 from projections.envelope import Envelope
 from projections.read_store import Tx
 from projections.sessions import SessionView
@@ -71,7 +71,8 @@ class FussySessionView(SessionView):
 
     name: ClassVar[str] = "fussy"
 
-    def apply(self, tx: Tx, event: DomainEvent, meta: EventMeta) -> None:
-        super().apply(tx, event, meta)
-        if isinstance(event, SessionRequested) and event.name == "poison":
+    @handles(SessionRequested)
+    def _requested(self, tx: Tx, event: SessionRequested, meta: EventMeta) -> None:
+        super()._requested(tx, event, meta)
+        if event.name == "poison":
             raise ValueError("cannot handle poison")

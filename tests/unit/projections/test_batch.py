@@ -255,3 +255,45 @@ def test_an_isolated_failure_parks_the_event_for_the_failing_model_alone(
     assert (outcomes[history.name].applied, outcomes[history.name].parked) == (2, [])
     assert rows(store, "SELECT count(*) FROM session_event_log") == [(2,)]
     assert [(p.projection, p.notification_id) for p in list_parked(store)] == [("fussy", 2)]
+
+
+def test_models_that_stand_together_move_as_one_exactly_as_each_on_its_own(
+    tmp_path: Path,
+) -> None:
+    """A group whose models share a position takes the batch in one step; the outcome and
+    the tables are those of taking each model on its own (isolated)."""
+    first, second = uuid4(), uuid4()
+    batch = [
+        envelope(4, requested(first, "held already")),  # at or below the position: passed over
+        envelope(6, requested(first, "a")),
+        raw(7, "session.SessionTeleported@1", b"{}"),
+        raw(8, None, b"{}"),
+        raw(9, "session.SessionRequested@1", b"{}", nid=None),
+        envelope(10, requested(second, "b")),
+        envelope(11, cancelled(first)),
+    ]
+    position = Position(5, 5)
+    seen = []
+    for isolate in (False, True):
+        store = SqliteReadStore(ReadStoreSettings(sqlite_path=tmp_path / f"{isolate}.sqlite3"))
+        models: list[Projection] = [SessionView(), SessionEvents()]
+        outcomes = project_group(
+            store, models, {m.name: position for m in models}, batch, isolate=isolate
+        )
+        seen.append(
+            (
+                {
+                    name: (o.position, o.applied, o.skipped, [p.stream_seq for p in o.parked])
+                    for name, o in outcomes.items()
+                },
+                rows(store, "SELECT name, status, version FROM session_view ORDER BY name"),
+                rows(store, "SELECT notification_id, event_type FROM session_event_log"),
+                [(p.projection, p.stream_seq, p.reason) for p in list_parked(store)],
+            )
+        )
+        store.close()
+
+    together, each = seen
+    assert together == each
+    assert together[0]["sessions"] == (Position(11, 11), 3, 1, [7, 8, 9])
+    assert together[1] == [("a", "CANCELLED", 2), ("b", "PENDING", 1)]
