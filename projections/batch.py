@@ -17,7 +17,7 @@ fails, and everything else is applied.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from events.base import DomainEvent
@@ -79,6 +79,34 @@ def project_batch(
 SetAside = Callable[[Envelope, Sequence[Projection], str, str], None]
 
 
+def _ordered(
+    envelopes: Sequence[Envelope], models: Sequence[Projection], set_aside: SetAside
+) -> Iterator[tuple[Envelope, int]]:
+    """Each envelope with its notification id; one without is parked for every model, and the
+    positions stay where they were (there is nothing to order it by)."""
+    for env in envelopes:
+        if env.notification_id is None:
+            set_aside(env, models, "no-notification-id", "the message has no numeric Nats-Msg-Id")
+            continue
+        yield env, env.notification_id
+
+
+def _decoded(
+    env: Envelope, models: Sequence[Projection], set_aside: SetAside
+) -> tuple[DomainEvent, str] | None:
+    """The envelope's event with its topic, or None once it is parked for ``models`` (no
+    topic, or one that cannot be decoded)."""
+    topic = env.topic
+    if topic is None:
+        set_aside(env, models, "no-topic", "the message has no Berth-Topic header")
+        return None
+    try:
+        return decode(topic, env.payload), topic
+    except DecodeError as exc:
+        set_aside(env, models, exc.reason, str(exc))
+        return None
+
+
 def _in_step(
     tx: Tx,
     projections: Sequence[Projection],
@@ -92,14 +120,7 @@ def _in_step(
     nid_at, seq_at = start.notification_id, start.stream_seq
     applied = skipped = 0
     handlers_of: dict[type[DomainEvent], list[tuple[Projection, Handler]]] = {}
-    for env in envelopes:
-        nid = env.notification_id
-        if nid is None:
-            # Nothing to order it by: park it and leave the positions where they were.
-            set_aside(
-                env, projections, "no-notification-id", "the message has no numeric Nats-Msg-Id"
-            )
-            continue
+    for env, nid in _ordered(envelopes, projections, set_aside):
         if nid <= nid_at:
             skipped += 1
             if nid == nid_at:
@@ -107,14 +128,10 @@ def _in_step(
                 seq_at = env.stream_seq
             continue
         nid_at, seq_at = nid, env.stream_seq
-        if env.topic is None:
-            set_aside(env, projections, "no-topic", "the message has no Berth-Topic header")
+        decoded = _decoded(env, projections, set_aside)
+        if decoded is None:
             continue
-        try:
-            event = decode(env.topic, env.payload)
-        except DecodeError as exc:
-            set_aside(env, projections, exc.reason, str(exc))
-            continue
+        event, topic = decoded
         applied += 1  # a model that does not take the event moves past it all the same
         event_type = type(event)
         handlers = handlers_of.get(event_type)
@@ -125,7 +142,7 @@ def _in_step(
                 if (handler := model.handlers.get(event_type)) is not None
             ]
         if handlers:
-            meta = EventMeta.of(event, nid, env.stream_seq, env.subject, env.topic, env.payload)
+            meta = EventMeta.of(event, nid, env.stream_seq, env.subject, topic, env.payload)
             for model, handler in handlers:
                 handler(model, tx, event, meta)
     position = Position(nid_at, seq_at)
@@ -153,14 +170,7 @@ def _each_model(
     skipped = [0] * count
     applied = [0] * count
     everyone = range(count)
-    for env in envelopes:
-        nid = env.notification_id
-        if nid is None:
-            # Nothing to order it by: park it and leave the positions where they were.
-            set_aside(
-                env, projections, "no-notification-id", "the message has no numeric Nats-Msg-Id"
-            )
-            continue
+    for env, nid in _ordered(envelopes, projections, set_aside):
         behind: Sequence[int]
         if nid > max(nids):
             # The usual case: every model is behind this message.
@@ -180,19 +190,10 @@ def _each_model(
                     seqs[i] = env.stream_seq
             if not behind:
                 continue
-        if env.topic is None:
-            set_aside(
-                env,
-                [projections[i] for i in behind],
-                "no-topic",
-                "the message has no Berth-Topic header",
-            )
+        decoded = _decoded(env, [projections[i] for i in behind], set_aside)
+        if decoded is None:
             continue
-        try:
-            event = decode(env.topic, env.payload)
-        except DecodeError as exc:
-            set_aside(env, [projections[i] for i in behind], exc.reason, str(exc))
-            continue
+        event, topic = decoded
         meta: EventMeta | None = None
         event_type = type(event)
         for i in behind:
@@ -201,7 +202,7 @@ def _each_model(
                 applied[i] += 1  # nothing to change: the position alone moves
                 continue
             if meta is None:
-                meta = EventMeta.of(event, nid, env.stream_seq, env.subject, env.topic, env.payload)
+                meta = EventMeta.of(event, nid, env.stream_seq, env.subject, topic, env.payload)
             if not isolate:
                 model.apply(tx, event, meta)
                 applied[i] += 1
