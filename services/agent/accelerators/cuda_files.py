@@ -33,7 +33,10 @@ LIBRARY_DIRS = (
     "usr/lib64",
     "usr/lib",
 )
-DRIVER_TOOLS = ("usr/bin/nvidia-smi",)
+#: the driver's programs, mounted at /usr/bin in the container
+DRIVER_TOOLS = ("nvidia-smi",)
+#: where the host keeps them: a distribution's driver, then the one of a driver container
+TOOL_DIRS = ("usr/bin", "usr/local/nvidia/bin")
 
 
 def _inside(root: Path, path: Path) -> str:
@@ -51,11 +54,21 @@ def device_files(minors: Iterable[int], root: Path = Path("/")) -> tuple[DeviceF
     return tuple(files)
 
 
+def _is_program(path: Path) -> bool:
+    """An ELF executable: a wrapper script would need its shell and its target in the image."""
+    try:
+        with path.open("rb") as file:
+            return file.read(4) == b"\x7fELF"
+    except OSError:
+        return False
+
+
 def driver_mounts(root: Path = Path("/")) -> tuple[Mount, ...]:
     """Read-only mounts of the driver libraries (first library folder that has each) and tools.
 
     Each name is mounted as every file called ``<name>`` or ``<name>.<version>`` beside it, so
-    both the ``.so.1`` a program asks for and the versioned file it links to are there.
+    both the ``.so.1`` a program asks for and the versioned file it links to are there. Each tool
+    is the first program of its name in ``TOOL_DIRS``, mounted as ``/usr/bin/<name>``.
     """
     mounts: list[Mount] = []
     for library in DRIVER_LIBRARIES:
@@ -69,7 +82,7 @@ def driver_mounts(root: Path = Path("/")) -> tuple[Mount, ...]:
                 mounts += [Mount(str(p), _inside(root, p)) for p in found]
                 break
     for tool in DRIVER_TOOLS:
-        path = root / tool
-        if path.exists():
-            mounts.append(Mount(str(path), _inside(root, path)))
+        path = next((p for d in TOOL_DIRS if _is_program(p := root / d / tool)), None)
+        if path is not None:
+            mounts.append(Mount(str(path), f"/usr/bin/{tool}"))
     return tuple(mounts)

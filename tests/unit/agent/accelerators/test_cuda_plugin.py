@@ -27,8 +27,11 @@ def host(tmp_path: Path, minors: list[int]) -> Path:
         (lib / name).touch()
     (lib / "libcuda.so.1").symlink_to("libcuda.so.550.54.15")
     (tmp_path / "usr/bin").mkdir()
-    (tmp_path / "usr/bin/nvidia-smi").touch()
+    (tmp_path / "usr/bin/nvidia-smi").write_bytes(ELF)
     return tmp_path
+
+
+ELF = b"\x7fELF\x02\x01\x01"  # how every Linux executable begins
 
 
 def test_discovers_each_gpu_with_its_identity() -> None:
@@ -149,6 +152,32 @@ def test_container_gets_its_gpu_nodes_control_nodes_and_driver(tmp_path: Path) -
         ("/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.550.54.15", True),
         ("/usr/bin/nvidia-smi", True),
     }
+
+
+def test_nvidia_smi_is_the_program_itself_never_a_wrapper_script(tmp_path: Path) -> None:
+    root = host(tmp_path, minors=[11])
+    (root / "usr/bin/nvidia-smi").write_text("#!/bin/sh\nexec /usr/local/nvidia/bin/nvidia-smi\n")
+    (root / "usr/local/nvidia/bin").mkdir(parents=True)
+    (root / "usr/local/nvidia/bin/nvidia-smi").write_bytes(ELF)
+    plugin = CudaPlugin(CudaSettings(), nvml=FakeNvml(gpus(1)), root=root)
+    plugin.discover()
+
+    options = plugin.container_options(Allocation((DeviceGrant("cuda:0", Decimal(1), True),)))
+
+    tools = [(m.source, m.target) for m in options.mounts if m.target.endswith("nvidia-smi")]
+    assert tools == [(str(root / "usr/local/nvidia/bin/nvidia-smi"), "/usr/bin/nvidia-smi")]
+
+
+def test_without_an_nvidia_smi_program_none_is_mounted(tmp_path: Path) -> None:
+    root = host(tmp_path, minors=[11])
+    (root / "usr/bin/nvidia-smi").write_text("#!/bin/sh\nexit 127\n")
+    plugin = CudaPlugin(CudaSettings(), nvml=FakeNvml(gpus(1)), root=root)
+    plugin.discover()
+
+    options = plugin.container_options(Allocation((DeviceGrant("cuda:0", Decimal(1), True),)))
+
+    assert not [m for m in options.mounts if m.target.endswith("nvidia-smi")]
+    assert any(m.target.endswith("libcuda.so.1") for m in options.mounts)
 
 
 def test_driver_mounts_can_be_left_to_the_container_toolkit(tmp_path: Path) -> None:
