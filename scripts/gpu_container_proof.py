@@ -13,7 +13,12 @@ On a machine with an NVIDIA GPU, the driver and `nvcc` (no Podman needed), this
    mounts, at the paths the plugin gives for the container, `chroot`s into it and runs the
    program there with the plugin's environment and nothing else;
 5. runs the same program in the same root filesystem without the plugin's devices and mounts:
-   it must fail, which shows that the first run's success came from what the plugin granted.
+   it must fail, which shows that the first run's success came from what the plugin granted;
+6. where `podman` is on the PATH, does both again in real containers: the root filesystem
+   imported as an image, the grant given as `--device`, read-only bind `--mount`s and `--env`,
+   as the agent gives it to Podman;
+7. and once more in Podman with all of the grant but the GPU's own device node, as a kernel
+   given no GPU on that node would look if it had the driver: it must see no GPU.
 
 It prints what it did and exits 0 when both runs turned out as they must, 1 when not, and 0 with
 a message on a machine without a GPU or without what it needs (root, `nvcc`, `unshare`).
@@ -21,8 +26,10 @@ a message on a machine without a GPU or without what it needs (root, `nvcc`, `un
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -155,6 +162,56 @@ def _script(
     return "\n".join(lines)
 
 
+def podman_args(options: Any) -> list[str]:
+    """The plugin's grant as `podman run` options, as the agent passes it to Podman."""
+    args: list[str] = []
+    for device in options.devices:
+        args += ["--device", device.spec()]
+    for mount in options.mounts:
+        readonly = ",readonly=true" if mount.read_only else ""
+        args += ["--mount", f"type=bind,source={mount.source},target={mount.target}{readonly}"]
+    for name, value in options.environment.items():
+        args += ["--env", f"{name}={value}"]
+    return args
+
+
+def _podman_runs(podman: str, options: Any, root: Path, commands: list[list[str]]) -> list[str]:
+    """The runs again in Podman containers; returns what went wrong."""
+    image = "localhost/berth-gpu-proof:latest"
+    tar = subprocess.run(["tar", "-C", str(root), "-c", "."], capture_output=True, check=True)
+    subprocess.run([podman, "import", "-", image], input=tar.stdout, check=True)
+    failures = []
+    try:
+        for grant in (False, True):
+            label = "with the plugin grant" if grant else "without it: each must fail"
+            print(f"\n--- podman, {label}")
+            for command in commands:
+                args = podman_args(options) if grant else []
+                run = [podman, "run", "--rm", "--network=none", *args, image, *command]
+                done = subprocess.run(run, capture_output=True, text=True, timeout=120)
+                output = (done.stdout + done.stderr).strip()
+                print(f"$ podman run … {shlex.join(command)}  (exit {done.returncode})")
+                print("  " + output.replace("\n", "\n  "))
+                seen = options.environment["NVIDIA_VISIBLE_DEVICES"].split(",")[0] in output
+                if grant and (done.returncode != 0 or not seen):
+                    failures.append(f"podman: {command[0]} failed or did not see the granted GPU")
+                if not grant and done.returncode == 0:
+                    failures.append(f"podman: {command[0]} ran without the grant")
+        print("\n--- podman, the grant without the GPU's own node: must see no GPU")
+        gpu_node = re.compile(r"/dev/nvidia\d+")
+        others = [d for d in options.devices if not gpu_node.fullmatch(d.container_path)]
+        args = podman_args(dataclasses.replace(options, devices=tuple(others)))
+        run = [podman, "run", "--rm", "--network=none", *args, image, commands[0][0]]
+        done = subprocess.run(run, capture_output=True, text=True, timeout=120)
+        print(f"$ podman run … {commands[0][0]}  (exit {done.returncode})")
+        print("  " + (done.stdout + done.stderr).strip().replace("\n", "\n  "))
+        if done.returncode == 0:
+            failures.append("podman: a container without the GPU's node could use the GPU")
+    finally:
+        subprocess.run([podman, "rmi", "-f", image], capture_output=True)
+    return failures
+
+
 def _run(unshare: str, script: str) -> tuple[int, str]:
     done = subprocess.run(
         [unshare, "--mount", "--fork", "sh", "-c", script],
@@ -192,6 +249,8 @@ def main() -> int:
         binaries = _build(nvcc, work)
         root = work / "root"
         _image(binaries, root, [m.source for m in options.mounts])
+        pristine = work / "image"
+        shutil.copytree(root, pristine, symlinks=True)  # the runs leave mount points behind
         commands = [["/" + b.name] for b in binaries.values()]
         commands += [[m.target, "-L"] for m in options.mounts if m.target.endswith("/nvidia-smi")]
         failures = []
@@ -210,6 +269,11 @@ def main() -> int:
                     )
                 if not grant and rc == 0:
                     failures.append(f"{command[0]} ran without the grant")
+        podman = shutil.which("podman")
+        if podman is None:
+            print("\nno podman on the PATH: the runs in containers are left out")
+        else:
+            failures += _podman_runs(podman, options, pristine, commands)
     plugin.close()
     print("\nbuilds:", ", ".join(binaries))
     for failure in failures:
