@@ -111,7 +111,13 @@ class CommitClock:
         moved: dict[str, int] = {}
         with self._inner.transaction(pipelined=pipelined) as tx:
             _note_positions(tx, moved)
-            yield tx
+            try:
+                yield tx
+            finally:
+                # The wrapper holds the transaction: left in place, each transaction (with its
+                # cursors and held rows) would live on as a cycle until the collector came by,
+                # and that collection would pause the process the lag is measured in.
+                del tx.executemany
         # Leaving the inner block returned only once COMMIT did.
         committed_at = time.time()
         if moved:
