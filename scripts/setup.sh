@@ -19,8 +19,8 @@ VENV=.venv
 STAMP="$VENV/.berth-installed"
 
 # The distribution's own interpreter comes first: Debian's is linked statically and built with
-# profile-guided optimisation, and Berth's Python runs about a quarter faster on it than on a
-# default source build, which puts the interpreter in a shared library (docs/benchmarks.md).
+# profile-guided optimisation, and Berth's Python runs about a quarter faster on it than on one
+# built from source as a shared library without that optimisation (docs/benchmarks.md).
 # BERTH_PYTHON names another one.
 find_python() {
     local candidate
