@@ -149,13 +149,14 @@ async def test_events_that_keep_coming_are_committed_together_a_lone_one_at_once
     sub = await nc.subscribe(changes_subject("sessions"), cb=count)
     try:
         # An interval far longer than the five saves below take (about 0.3 s), so that a stall
-        # of the machine while they are saved does not end the gathering before the last one.
+        # of the machine while they are saved does not end the gathering before the last one;
+        # "at once" is then anything well under it.
         async with projecting(settings, nc, [SessionView()], commit_interval=2.0) as runner:
             # After a quiet spell an event is committed at once, without waiting for company.
             started = time.monotonic()
             backbone.request_sessions(1)
             await runner.wait_for(backbone.store.max_notification_id(), timeout=30)
-            assert time.monotonic() - started < 0.9
+            assert time.monotonic() - started < 1.5
             # Five saves right after that commit, each on the stream before the next:
             # gathered for the rest of the interval.
             for _ in range(5):
@@ -168,7 +169,7 @@ async def test_events_that_keep_coming_are_committed_together_a_lone_one_at_once
             started = time.monotonic()
             backbone.request_sessions(1)
             await runner.wait_for(backbone.store.max_notification_id(), timeout=30)
-            assert time.monotonic() - started < 0.9
+            assert time.monotonic() - started < 1.5
             async with asyncio.timeout(10):
                 while sum(commits) < 7:
                     await asyncio.sleep(0.01)
