@@ -30,7 +30,8 @@ log = logging.getLogger("berth.projections")
 
 CHANGES_PREFIX = "berth.rm"
 CHANGES_WILDCARD = f"{CHANGES_PREFIX}.*"
-#: changes per message: a batch of a thousand events stays well under NATS's payload limit
+#: changes per message: a batch of any size goes as several messages, each well under NATS's
+#: payload limit
 CHUNK = 250
 
 
