@@ -13,6 +13,11 @@ Batches first run in the fast mode, where any model's error rolls back the whole
 batch. The runner then retries the batch ``isolated``: each event, for each
 model, in a savepoint of its own, so only that model parks only the event that
 fails, and everything else is applied.
+
+Given a list for ``changes``, the batch also lists what it took in for readers
+(:mod:`projections.changes`): one :class:`~projections.changes.Change` for every message
+beyond the models' positions, made from the event it decoded anyway (a parked message
+from its subject).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from dataclasses import dataclass, field
 from events.base import DomainEvent
 from events.codec import DecodeError, decode
 from projections.base import EventMeta, Handler, Projection
+from projections.changes import Change, change_of, change_of_message
 from projections.envelope import Envelope
 from projections.parking import ParkedEvent, park
 from projections.positions import Position
@@ -48,8 +54,11 @@ def project_batch(
     now: Callable[[], str],
     isolate: bool = False,
     transient_errors: tuple[type[Exception], ...] = (),
+    changes: list[Change] | None = None,
 ) -> dict[str, BatchOutcome]:
-    """Apply ``envelopes`` to each model from its position; the outcome of each, by name."""
+    """Apply ``envelopes`` to each model from its position; the outcome of each, by name.
+
+    Each message that a model had not taken in yet is appended to ``changes``, if given."""
     outcomes = {p.name: BatchOutcome(positions[p.name]) for p in projections}
 
     def set_aside(env: Envelope, models: Sequence[Projection], reason: str, detail: str) -> None:
@@ -70,9 +79,11 @@ def project_batch(
 
     together = len({positions[p.name] for p in projections}) == 1
     if together and not isolate:
-        _in_step(tx, projections, envelopes, outcomes, set_aside)
+        _in_step(tx, projections, envelopes, outcomes, set_aside, changes)
     else:
-        _each_model(tx, projections, envelopes, outcomes, set_aside, isolate, transient_errors)
+        _each_model(
+            tx, projections, envelopes, outcomes, set_aside, isolate, transient_errors, changes
+        )
     return outcomes
 
 
@@ -113,6 +124,7 @@ def _in_step(
     envelopes: Sequence[Envelope],
     outcomes: dict[str, BatchOutcome],
     set_aside: SetAside,
+    changes: list[Change] | None,
 ) -> None:
     """The usual case: every model stands at one position, so they move as one; each event
     goes to the handlers of the models that take its type, and to nothing else."""
@@ -130,6 +142,8 @@ def _in_step(
         nid_at, seq_at = nid, env.stream_seq
         decoded = _decoded(env, projections, set_aside)
         if decoded is None:
+            if changes is not None:
+                changes.append(change_of_message(env))
             continue
         event, topic = decoded
         applied += 1  # a model that does not take the event moves past it all the same
@@ -145,6 +159,10 @@ def _in_step(
             meta = EventMeta.of(event, nid, env.stream_seq, env.subject, topic, env.payload)
             for model, handler in handlers:
                 handler(model, tx, event, meta)
+            if changes is not None:
+                changes.append(change_of(nid, env.stream_seq, event, meta.aggregate_id))
+        elif changes is not None:
+            changes.append(change_of(nid, env.stream_seq, event, str(event.originator_id)))
     position = Position(nid_at, seq_at)
     for outcome in outcomes.values():
         outcome.position = position
@@ -160,6 +178,7 @@ def _each_model(
     set_aside: SetAside,
     isolate: bool,
     transient_errors: tuple[type[Exception], ...],
+    changes: list[Change] | None,
 ) -> None:
     """Models at different positions (one just rebuilt, one new), or a batch run isolated:
     each model is taken on its own for each event."""
@@ -192,6 +211,8 @@ def _each_model(
                 continue
         decoded = _decoded(env, [projections[i] for i in behind], set_aside)
         if decoded is None:
+            if changes is not None:
+                changes.append(change_of_message(env))
             continue
         event, topic = decoded
         meta: EventMeta | None = None
@@ -216,6 +237,9 @@ def _each_model(
                 set_aside(env, [model], "apply-failed", f"{type(exc).__name__}: {exc}")
             else:
                 applied[i] += 1
+        if changes is not None:
+            aggregate_id = meta.aggregate_id if meta is not None else str(event.originator_id)
+            changes.append(change_of(nid, env.stream_seq, event, aggregate_id))
     for i, model in enumerate(projections):
         outcome = outcomes[model.name]
         outcome.position = Position(nids[i], seqs[i])

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 
 import msgspec
 from nats.aio.client import Client as NATS
 
+from events.base import DomainEvent
 from events.subjects import EVENTS_PREFIX
 from projections.envelope import Envelope
 
@@ -91,21 +92,27 @@ def _version(payload: bytes) -> int | None:
         return None
 
 
-def changes_of(envelopes: Sequence[Envelope], after: int) -> list[Change]:
-    """The changes of the envelopes a batch committed beyond notification ``after``."""
-    changes = []
-    for env in envelopes:
-        nid = env.notification_id
-        if nid is None or nid <= after:
-            continue  # already in the tables before this batch, or parked without a place
-        tokens = env.subject.split(".")
-        kind, aggregate_id, event = (
-            tokens[_PREFIX_TOKENS:] if len(tokens) == _SUBJECT_TOKENS else _NO_PARTS
-        )
-        changes.append(
-            Change(nid, env.stream_seq, kind, aggregate_id, event, _version(env.payload))
-        )
-    return changes
+def change_of(
+    notification_id: int, stream_seq: int, event: DomainEvent, aggregate_id: str
+) -> Change:
+    """The change of an event the batch decoded (``aggregate_id``: its originator id as text)."""
+    cls = type(event)
+    return Change(
+        notification_id, stream_seq, cls.kind, aggregate_id, cls.__name__, event.originator_version
+    )
+
+
+def change_of_message(env: Envelope) -> Change:
+    """The change of a message the batch could not decode (it was parked): the aggregate and
+    event named by its subject, the version from its payload where that says one."""
+    tokens = env.subject.split(".")
+    kind, aggregate_id, event = (
+        tokens[_PREFIX_TOKENS:] if len(tokens) == _SUBJECT_TOKENS else _NO_PARTS
+    )
+    assert env.notification_id is not None
+    return Change(
+        env.notification_id, env.stream_seq, kind, aggregate_id, event, _version(env.payload)
+    )
 
 
 def _chunks(changes: list[Change]) -> Iterator[list[Change]]:

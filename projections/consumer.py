@@ -2,9 +2,16 @@
 
 The tables hold the truth about how far a projection got; the consumer is only a
 way to read on from there. At start the consumer is reused when it has delivered
-and had acknowledged exactly what the tables hold; otherwise it is recreated to
-deliver from the next message. That makes a restart exact and immediate: nothing
-waits for the server to redeliver unacknowledged messages.
+exactly what the tables hold; otherwise it is recreated to deliver from the next
+message. That makes a restart exact and immediate: nothing waits for the server to
+redeliver anything.
+
+The consumer takes no acknowledgements (``AckPolicy.NONE``): the server forgets each
+message as it delivers it, which spares it the bookkeeping of every message in flight.
+Nothing relies on redelivery: the runner checks that every batch follows on from the
+last without a gap, and re-opens the consumer from the tables' position whenever it
+does not, or whenever its connection was re-established (a pull's messages in flight
+on the lost connection are gone).
 """
 
 from __future__ import annotations
@@ -61,19 +68,11 @@ def _agrees(info: ConsumerInfo, start_seq: int) -> bool:
     return (
         delivered == acked == start_seq - 1
         and info.config.filter_subject == EVENTS_WILDCARD
-        and info.config.ack_policy == AckPolicy.ALL
+        and info.config.ack_policy == AckPolicy.NONE
     )
 
 
-async def open_consumer(
-    js: JetStreamContext,
-    stream: str,
-    durable: str,
-    start_seq: int,
-    *,
-    ack_wait: float = 60.0,
-    max_ack_pending: int = 20_000,
-) -> None:
+async def open_consumer(js: JetStreamContext, stream: str, durable: str, start_seq: int) -> None:
     """Make sure the durable consumer ``durable`` delivers from ``start_seq``."""
     try:
         info: ConsumerInfo | None = await js.consumer_info(stream, durable)
@@ -84,7 +83,6 @@ async def open_consumer(
         return
     if info is not None:
         await js.delete_consumer(stream, durable)
-    # AckPolicy.ALL: acknowledging the last message of a committed batch covers the batch.
     await js.add_consumer(
         stream,
         ConsumerConfig(
@@ -94,9 +92,7 @@ async def open_consumer(
             filter_subject=EVENTS_WILDCARD,
             deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
             opt_start_seq=start_seq,
-            ack_policy=AckPolicy.ALL,
-            ack_wait=ack_wait,
-            max_ack_pending=max_ack_pending,
+            ack_policy=AckPolicy.NONE,
         ),
     )
     log.debug("consumer %s (re)created at stream seq %d", durable, start_seq)

@@ -3,8 +3,9 @@
 The models of a group share one durable consumer and one read-store connection:
 each message is delivered and decoded once, whatever the number of models. Each
 round takes a batch of messages (up to :data:`BATCH_SIZE`), projects them into every
-model in one read-store transaction together with each model's new position,
-commits, and only then acknowledges the last message. While messages keep coming,
+model in one read-store transaction together with each model's new position, and
+commits. The consumer takes no acknowledgements (:mod:`projections.consumer`): the
+tables' positions are the only record of progress. While messages keep coming,
 a batch that is not full waits for more until :data:`COMMIT_INTERVAL` after the
 previous commit: a commit costs about the same whatever its size (every index page
 the batch touches is written once), so under a steady flow fewer, larger commits
@@ -17,11 +18,13 @@ positions from the tables and reads on from the message after the lowest one
 The runner also guards against a second writer (another runner of the same
 model, or a rebuild): a batch commits only if every stored position is still the
 one this runner read, and only if its messages follow on without a gap.
-Otherwise it re-reads the tables and the stream and carries on from there.
+Otherwise it re-reads the tables and the stream and carries on from there. It does
+the same after its connection to NATS was re-established, since the messages of a
+pull in flight on the lost connection are never delivered again.
 
 After each commit it announces what the batch changed in the group's models on core NATS
 (:mod:`projections.changes`), fire-and-forget: readers learn of new rows at once,
-and nothing the runner commits or acknowledges depends on that message.
+and nothing the runner commits depends on that message.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from events.pull import ConsumerGone, PullReader
 from events.streams import EVENTS_STREAM
 from projections.base import Projection
 from projections.batch import BatchOutcome, project_batch
-from projections.changes import ChangeAnnouncer, changes_of
+from projections.changes import Change, ChangeAnnouncer
 from projections.consumer import consumer_name, open_consumer, resume_seq
 from projections.envelope import Envelope
 from projections.parking import install_parking
@@ -126,6 +129,8 @@ class ProjectionRunner:
         self._nc = nc
         self._announcer = ChangeAnnouncer(nc, self.name)
         self._reader: PullReader | None = None
+        #: the connection's reconnect count when the consumer was opened
+        self._reconnects = 0
         self._next_seq = 0
         self._progress = asyncio.Condition()
         self._reported = 0
@@ -208,6 +213,7 @@ class ProjectionRunner:
     async def _open(self) -> None:
         self.positions = await asyncio.to_thread(self._install_and_read_positions)
         start = await resume_seq(self._js, self._stream, self.name, self.position)
+        self._reconnects = self._nc.stats["reconnects"]
         await open_consumer(self._js, self._stream, self.consumer, start)
         self._reader = PullReader(
             self._nc, self._stream, self.consumer, batch_size=self._batch_size
@@ -230,6 +236,8 @@ class ProjectionRunner:
 
     async def _fetch(self, stop: asyncio.Event) -> list[Delivered]:
         assert self._reader is not None
+        if self._nc.stats["reconnects"] != self._reconnects:
+            raise Resync("the connection to NATS was re-established")
         messages = await self._reader.next_batch(
             stop, self._idle_timeout, gather_until=self._committed_at + self._commit_interval
         )
@@ -240,12 +248,8 @@ class ProjectionRunner:
     async def _project(self, messages: Sequence[Delivered]) -> None:
         expected = self._next_seq
         fresh: list[Envelope] = []
-        last = messages[0]
-        last_seq = 0
         for msg in messages:
             env = Envelope.of(msg)
-            if env.stream_seq > last_seq:
-                last, last_seq = msg, env.stream_seq
             if env.stream_seq < expected:
                 continue  # redelivered: already in the tables
             if env.stream_seq > expected:
@@ -253,18 +257,14 @@ class ProjectionRunner:
             fresh.append(env)
             expected += 1
         if fresh:
-            before = {name: p.notification_id for name, p in self.positions.items()}
-            outcomes = await asyncio.to_thread(self._commit, fresh)
+            outcomes, changes = await asyncio.to_thread(self._commit, fresh)
             self._record(outcomes)
-            # Before the ack: committed is what readers may see, whatever happens to the ack.
-            await self._announce(fresh, before)
+            await self._announce(changes)
         self._next_seq = expected
         self._committed_at = time.monotonic()
-        # AckPolicy.ALL: the highest sequence acknowledges the whole batch, after commit.
-        await last.ack()
         await self._notify()
 
-    def _commit(self, fresh: Sequence[Envelope]) -> dict[str, BatchOutcome]:
+    def _commit(self, fresh: Sequence[Envelope]) -> tuple[dict[str, BatchOutcome], list[Change]]:
         not_the_batch: tuple[type[Exception], ...] = (Resync, *self.store.transient_errors)
         try:
             return self._commit_batch(fresh, isolate=False)
@@ -279,7 +279,10 @@ class ProjectionRunner:
             )
             return self._commit_batch(fresh, isolate=True)
 
-    def _commit_batch(self, fresh: Sequence[Envelope], *, isolate: bool) -> dict[str, BatchOutcome]:
+    def _commit_batch(
+        self, fresh: Sequence[Envelope], *, isolate: bool
+    ) -> tuple[dict[str, BatchOutcome], list[Change]]:
+        changes: list[Change] = []
         with self.store.transaction(pipelined=not isolate) as tx:
             stored = read_positions(tx, sorted(self.positions), lock=True)
             for name, current in stored.items():
@@ -293,6 +296,7 @@ class ProjectionRunner:
                 now=_now,
                 isolate=isolate,
                 transient_errors=self.store.transient_errors,
+                changes=changes,
             )
             moved = {
                 name: outcome.position
@@ -301,7 +305,7 @@ class ProjectionRunner:
             }
             if moved:
                 write_positions(tx, moved)
-        return outcomes
+        return outcomes, changes
 
     def _record(self, outcomes: Mapping[str, BatchOutcome]) -> None:
         for name, outcome in outcomes.items():
@@ -320,9 +324,9 @@ class ProjectionRunner:
                     parked.detail,
                 )
 
-    async def _announce(self, fresh: Sequence[Envelope], before: Mapping[str, int]) -> None:
+    async def _announce(self, changes: list[Change]) -> None:
         positions = {name: p.notification_id for name, p in self.positions.items()}
-        await self._announcer.announce(positions, changes_of(fresh, min(before.values())))
+        await self._announcer.announce(positions, changes)
 
     async def _notify(self) -> None:
         async with self._progress:

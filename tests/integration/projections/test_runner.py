@@ -137,6 +137,47 @@ async def test_a_runner_rides_out_a_nats_server_restart(
     assert len(query(settings, "SELECT id FROM session_view")) == 600
 
 
+class _Losing(list):  # type: ignore[type-arg]
+    """A pull reader's buffer that loses the next ``count`` messages, as a dropped
+    connection loses what was on its way."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__()
+        self.count = count
+
+    def append(self, item: object) -> None:
+        if self.count > 0:
+            self.count -= 1
+            return
+        super().append(item)
+
+
+async def test_messages_lost_with_a_connection_are_read_again_after_it_is_back(
+    backbone: Backbone, nc: NATS, nats_server: NatsServer, tmp_path: Path
+) -> None:
+    # The consumer takes no acknowledgements, so the server never delivers a lost message
+    # again: the runner re-opens its consumer from the tables once it has reconnected,
+    # without waiting for a later event to show the gap.
+    settings = ReadStoreSettings(sqlite_path=tmp_path / "readmodels.sqlite3")
+    async with projecting(settings, nc, [SessionView()]) as runner:
+        backbone.request_sessions(100)
+        before = await backbone.relayed()
+        await runner.wait_for(before, timeout=30)
+        assert runner._reader is not None
+        lost = runner._reader._buffer = _Losing(40)
+        backbone.request_sessions(40)
+        last = await backbone.relayed()
+        deadline = time.monotonic() + 30
+        while lost.count and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert lost.count == 0 and runner.position.notification_id == before
+        nats_server.stop()
+        nats_server.start()
+        await runner.wait_for(last, timeout=30)
+    assert runner.applied == last == 140
+    assert len(query(settings, "SELECT id FROM session_view")) == 140
+
+
 async def test_events_that_keep_coming_are_committed_together_a_lone_one_at_once(
     backbone: Backbone, nc: NATS, tmp_path: Path
 ) -> None:

@@ -3,7 +3,7 @@
 ``python -m projections`` runs as a real child process while the test stores
 sessions through the real store and relay. Each time the runner's committed
 position passes a random point, it is killed at a random moment after that
-(inside a batch, between commit and acknowledgement, while idle) and started
+(inside a batch, between commit and the next pull, while idle) and started
 again. At the end its tables must equal a model built in one uninterrupted go.
 """
 

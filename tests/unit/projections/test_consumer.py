@@ -99,9 +99,10 @@ async def test_a_consumer_in_step_with_the_tables_is_reused() -> None:
 async def test_a_consumer_that_delivered_more_than_the_tables_hold_is_recreated() -> None:
     js = stream_of(1, 50)
     await open_consumer(js, "S", "proj-sessions", 1)  # type: ignore[arg-type]
-    # Delivered up to 40 and acknowledged 20, but the tables committed up to 30.
+    # Delivered up to 40 (a consumer without acknowledgements forgets each message as it
+    # delivers it), but the tables committed up to 30: 31 to 40 were lost on the way.
     info = js.consumers[consumer_name("sessions")]
-    info.delivered, info.ack_floor = _Seq(40), _Seq(20)
+    info.delivered, info.ack_floor = _Seq(40), _Seq(40)
 
     await open_consumer(js, "S", "proj-sessions", 31)  # type: ignore[arg-type]
 
@@ -110,4 +111,22 @@ async def test_a_consumer_that_delivered_more_than_the_tables_hold_is_recreated(
     assert config.deliver_policy == DeliverPolicy.BY_START_SEQUENCE
     assert config.opt_start_seq == 31
     assert config.filter_subject == EVENTS_WILDCARD
-    assert config.ack_policy == AckPolicy.ALL
+    assert config.ack_policy == AckPolicy.NONE
+
+
+async def test_a_consumer_that_takes_acknowledgements_is_recreated_without() -> None:
+    # As an earlier version made it: in step with the tables, but acknowledged message by message.
+    js = stream_of(1, 50)
+    await open_consumer(js, "S", "proj-sessions", 31)  # type: ignore[arg-type]
+    info = js.consumers[consumer_name("sessions")]
+    info.config = ConsumerConfig(
+        durable_name="proj-sessions",
+        filter_subject=EVENTS_WILDCARD,
+        ack_policy=AckPolicy.ALL,
+    )
+
+    await open_consumer(js, "S", "proj-sessions", 31)  # type: ignore[arg-type]
+
+    assert len(js.created) == 2
+    assert js.created[-1].ack_policy == AckPolicy.NONE
+    assert js.created[-1].opt_start_seq == 31

@@ -27,7 +27,7 @@ from events.subjects import subject_for
 from projections.agents import AgentView
 from projections.base import Projection
 from projections.batch import project_batch
-from projections.changes import ChangeAnnouncer, changes_of
+from projections.changes import Change, ChangeAnnouncer
 from projections.envelope import Envelope
 from projections.parking import install_parking
 from projections.positions import Position, install_positions, read_position, write_positions
@@ -142,16 +142,14 @@ class Projected:
             topic, payload = codec.encode(event)
             envelopes.append(Envelope(self.nid, subject_for(event), self.nid, topic, payload))
         for model, announcer in zip(self.models, self.announcers, strict=True):
+            changes: list[Change] = []
             with self.store.transaction() as tx:
                 before = read_position(tx, model.name)
                 outcome = project_batch(
-                    tx, [model], {model.name: before}, envelopes, now=lambda: "now"
+                    tx, [model], {model.name: before}, envelopes, now=lambda: "now", changes=changes
                 )[model.name]
                 write_positions(tx, {model.name: outcome.position})
-            await announcer.announce(
-                {model.name: outcome.position.notification_id},
-                changes_of(envelopes, before.notification_id),
-            )
+            await announcer.announce({model.name: outcome.position.notification_id}, changes)
 
     def close(self) -> None:
         self.store.close()
