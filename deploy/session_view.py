@@ -31,7 +31,7 @@ def read_sessions(session_ids: list[str] | None) -> list[SessionRow]:
     not_yet: tuple[type[Exception], ...] = (UndefinedTable, *store.transient_errors)
     try:
         with store.transaction(pipelined=False) as tx:
-            rows = tx.fetchall(sql + " ORDER BY created_at, id", params)
+            rows = tx.fetchall(sql + " ORDER BY seq", params)
     except not_yet:
         # SQLite says "no such table" with an OperationalError; a busy database
         # is worth the same answer, since callers poll.

@@ -109,6 +109,9 @@ class Projection(ABC):
     name: ClassVar[str]
     #: each table with the columns that order a full dump of it (used by reset and dumps)
     tables: ClassVar[dict[str, str]]
+    #: the version of the tables :meth:`ddl` makes: raise it with any change a table already
+    #: made cannot take, and every read store rebuilds the model once (:mod:`projections.schema`)
+    schema_version: ClassVar[int] = 1
     #: the method for each event type the model reacts to, collected from :func:`handles`
     handlers: ClassVar[dict[type[DomainEvent], Handler]] = {}
 

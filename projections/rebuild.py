@@ -35,6 +35,7 @@ from projections.positions import (
 from projections.read_store import ReadStore, open_read_store
 from projections.registry import create_projection
 from projections.runner import ProjectionRunner
+from projections.schema import install_schemas, write_schema
 from projections.settings import ReadStoreSettings
 
 log = logging.getLogger("berth.projections")
@@ -52,6 +53,8 @@ def reset_read_model(store: ReadStore, projection: Projection) -> None:
         projection.install(tx)
         forget_parked(tx, projection.name)
         write_positions(tx, {projection.name: Position()})
+        install_schemas(tx)
+        write_schema(tx, projection.name, projection.schema_version)
 
 
 async def rebuild_read_model(name: str, nc: NATS, settings: ReadStoreSettings) -> int:

@@ -58,6 +58,7 @@ from projections.positions import (
     write_positions,
 )
 from projections.read_store import ReadStore
+from projections.schema import install_current, install_schemas
 
 log = logging.getLogger("berth.projections")
 
@@ -205,9 +206,10 @@ class ProjectionRunner:
         with self.store.transaction(pipelined=False) as tx:
             install_positions(tx)
             install_parking(tx)
+            install_schemas(tx)
             for projection in self.projections:
-                projection.install(tx)
                 ensure_position(tx, projection.name)
+                install_current(tx, projection)
             return read_positions(tx, [p.name for p in self.projections])
 
     async def _open(self) -> None:

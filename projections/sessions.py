@@ -1,6 +1,12 @@
 """``SessionView``: every compute session as users list and inspect them.
 
-``session_view`` holds one row per session, current status first.
+``session_view`` holds one row per session, current status first, in the order the
+sessions were requested: its key ``seq`` is the notification id of the session's
+``SessionRequested``, so lists run newest first along the table itself, and each index
+(by user, by domain and project, by status) holds only its own columns besides: in
+SQLite every index ends in the row's key, in PostgreSQL it is named last. Since the key
+is the log's own number, a rebuild gives every session the same one again. A filter by
+owner (access key) goes through the owner's user (:mod:`projections.queries.sessions`).
 ``session_kernel`` holds the kernels of the session's current placement (which
 agent runs which kernel), so logs and exec know whom to ask; a re-queued
 session has none until it is placed again.
@@ -62,14 +68,19 @@ STATUS_SET_BY: dict[str, str] = {
 class SessionView(Projection):
     name: ClassVar[str] = "sessions"
     tables: ClassVar[dict[str, str]] = {
-        "session_view": "id",
+        "session_view": "seq",
         "session_kernel": "session_id, kernel_index",
     }
+    #: 2: keyed by ``seq``, without the indexes by owner and by creation time
+    schema_version: ClassVar[int] = 2
 
     def ddl(self, dialect: str) -> list[str]:
+        # SQLite's own row key ends every index; PostgreSQL's indexes must name it.
+        key, then_seq = ("INTEGER", "") if dialect == "sqlite" else ("BIGINT", ", seq")
         return [
             "CREATE TABLE IF NOT EXISTS session_view ("
-            " id TEXT PRIMARY KEY,"
+            f" seq {key} PRIMARY KEY,"
+            " id TEXT NOT NULL UNIQUE,"
             " name TEXT NOT NULL,"
             " access_key TEXT NOT NULL,"
             " user_id TEXT NOT NULL,"
@@ -88,14 +99,11 @@ class SessionView(Projection):
             " created_at TEXT NOT NULL,"
             " updated_at TEXT NOT NULL,"
             " version BIGINT NOT NULL)",
-            "CREATE INDEX IF NOT EXISTS session_view_owner"
-            " ON session_view (access_key, created_at)",
-            "CREATE INDEX IF NOT EXISTS session_view_status ON session_view (status)",
-            # The API lists newest first, by user or by domain.
-            "CREATE INDEX IF NOT EXISTS session_view_created ON session_view (created_at, id)",
-            "CREATE INDEX IF NOT EXISTS session_view_user ON session_view (user_id, created_at)",
+            # The API lists newest first (by seq), by user, by domain or by status.
+            f"CREATE INDEX IF NOT EXISTS session_view_user ON session_view (user_id{then_seq})",
             "CREATE INDEX IF NOT EXISTS session_view_domain"
-            " ON session_view (domain, project, created_at)",
+            f" ON session_view (domain, project{then_seq})",
+            f"CREATE INDEX IF NOT EXISTS session_view_status ON session_view (status{then_seq})",
             # Earlier versions kept the status history here as well.
             "DROP TABLE IF EXISTS session_status_history",
             "CREATE TABLE IF NOT EXISTS session_kernel ("
@@ -109,11 +117,12 @@ class SessionView(Projection):
     @handles(SessionRequested)
     def _requested(self, tx: Tx, event: SessionRequested, meta: EventMeta) -> None:
         tx.execute(
-            "INSERT INTO session_view (id, name, access_key, user_id, project, domain,"
+            "INSERT INTO session_view (seq, id, name, access_key, user_id, project, domain,"
             " resource_group, image, session_type, cluster_size, status, status_reason,"
             " resources, agents, exit_code, result, created_at, updated_at, version)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
+                meta.notification_id,
                 meta.aggregate_id,
                 event.name,
                 event.access_key,

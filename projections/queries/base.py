@@ -105,9 +105,11 @@ class Keyset(Generic[T]):
     """The columns a list is ordered by; its cursors hold the last item's values of them."""
 
     columns: tuple[str, ...]
-    #: the item's values of ``columns``, in the same order
+    #: the item's values of ``columns``, in the same order, as text
     key: Callable[[T], tuple[str, ...]]
     descending: bool = False
+    #: the columns are integers: a cursor's values are read back as such
+    integers: bool = False
 
     def order_by(self) -> str:
         direction = " DESC" if self.descending else ""
@@ -115,7 +117,12 @@ class Keyset(Generic[T]):
 
     def after(self, cursor: str) -> tuple[str, list[Any]]:
         """The clause that keeps the items after the one ``cursor`` was made from."""
-        return self._after(self.columns, decode_cursor(cursor, len(self.columns)))
+        values: list[Any] = decode_cursor(cursor, len(self.columns))
+        if self.integers:
+            if not all(v.isdigit() for v in values):
+                raise InvalidCursor(f"cursor {cursor[:40]!r} is not one this list handed out")
+            values = [int(v) for v in values]
+        return self._after(self.columns, values)
 
     def _after(self, columns: Sequence[str], values: Sequence[Any]) -> tuple[str, list[Any]]:
         beyond = "<" if self.descending else ">"

@@ -23,7 +23,7 @@ from projections.sessions import REQUESTED_REASON, STATUS_SET_BY
 _COLUMNS = (
     "id, name, access_key, user_id, project, domain, resource_group, image, session_type,"
     " cluster_size, status, status_reason, resources, agents, exit_code, result,"
-    " created_at, updated_at"
+    " created_at, updated_at, seq"
 )
 
 
@@ -56,6 +56,8 @@ class SessionRow:
     result: str
     created_at: str
     updated_at: str
+    #: its place in the log (the notification id of its request): lists run newest first by it
+    seq: int
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,7 @@ class StatusRow:
 
 
 _NEWEST_FIRST: Keyset[SessionRow] = Keyset(
-    ("created_at", "id"), lambda s: (s.created_at, s.id), descending=True
+    ("seq",), lambda s: (str(s.seq),), descending=True, integers=True
 )
 
 
@@ -141,6 +143,7 @@ def _rows(conn: Reader, rows: list[Row]) -> list[SessionRow]:
             result=r[15],
             created_at=r[16],
             updated_at=r[17],
+            seq=int(r[18]),
         )
         for r in rows
     ]
@@ -161,12 +164,22 @@ def list_sessions(
     where = Where(*_scope(visible_to))
     where.one_of("status", [s.upper() for s in statuses or ()])
     where.equal("project", project)
+    if owner is not None:
+        # No index by access key: a key belongs to one user, whose index finds its sessions.
+        where.equal("user_id", _user_of_key(conn, owner))
     where.equal("access_key", owner)
     where.equal("name", name)
     select = f"SELECT {_COLUMNS} FROM session_view"
     return read_page(
         conn, select, where, _NEWEST_FIRST, partial(_rows, conn), limit=limit, cursor=cursor
     )
+
+
+def _user_of_key(conn: Reader, access_key: str) -> str | None:
+    """The user the keypair ``access_key`` belongs to; None for a key the tenants model does
+    not know (its sessions are then found by a scan)."""
+    row = conn.fetchone("SELECT user_id FROM tenant_keypair WHERE access_key = ?", [access_key])
+    return None if row is None else str(row[0])
 
 
 def get_session(conn: Reader, session_id: str, *, visible_to: Visibility) -> SessionRow | None:

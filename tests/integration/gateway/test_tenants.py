@@ -62,6 +62,12 @@ def test_a_new_user_signs_in_sees_only_their_own_and_cannot_administer(
     )
     mine = carol.get("/v1/sessions", params={"owner": carol.access_key}).json()["items"]
     assert [s["id"] for s in mine] == [own]
+    # An admin lists one keypair's sessions through its user (no index by access key) ...
+    hers = admin.get("/v1/sessions", params={"owner": carol.access_key}).json()["items"]
+    assert [s["id"] for s in hers] == [own]
+    # ... and a key no keypair has owns nothing.
+    nobodys = admin.get("/v1/sessions", params={"owner": "AKNOBODY000000000000"}).json()
+    assert nobodys["items"] == []
 
     with no_events_of(stack.data_dir.parent / "events.sqlite3", "domain.", "user."):
         assert refusal(carol.get("/v1/admin/users")) == (403, "forbidden")
