@@ -45,12 +45,12 @@ class Change(msgspec.Struct, frozen=True, array_like=True):
 
     notification_id: int
     stream_seq: int
-    #: the aggregate kind (``session``, ``agent``…), from the event's subject
+    #: the aggregate kind (``session``, ``agent``…), as the event's subject names it
     kind: str
     aggregate_id: str
     #: the event's class name (``SessionRunning``)
     event: str
-    #: the aggregate's version after the event; None when the payload does not say
+    #: the aggregate's version after the event; None for a parked message that does not say
     version: int | None
 
 
