@@ -110,6 +110,15 @@ async def test_a_restart_resumes_without_duplicates(
     assert dump_model(reference_settings, SessionView()) == interrupted
 
 
+async def caught_up(backbone: Backbone, runner: ProjectionRunner, sessions: int) -> int:
+    """Request ``sessions`` more sessions and wait until ``runner`` holds them; the last
+    notification id."""
+    backbone.request_sessions(sessions)
+    last = await backbone.relayed()
+    await runner.wait_for(last, timeout=30)
+    return last
+
+
 async def test_a_runner_follows_events_as_they_are_stored(
     backbone: Backbone, nc: NATS, tmp_path: Path
 ) -> None:
@@ -126,8 +135,7 @@ async def test_a_runner_rides_out_a_nats_server_restart(
 ) -> None:
     settings = ReadStoreSettings(sqlite_path=tmp_path / "readmodels.sqlite3")
     async with projecting(settings, nc, [SessionView()]) as runner:
-        backbone.request_sessions(300)
-        await runner.wait_for(await backbone.relayed(), timeout=30)
+        await caught_up(backbone, runner, 300)
         nats_server.stop()
         nats_server.start()
         backbone.request_sessions(300)
@@ -160,9 +168,7 @@ async def test_messages_lost_with_a_connection_are_read_again_after_it_is_back(
     # without waiting for a later event to show the gap.
     settings = ReadStoreSettings(sqlite_path=tmp_path / "readmodels.sqlite3")
     async with projecting(settings, nc, [SessionView()]) as runner:
-        backbone.request_sessions(100)
-        before = await backbone.relayed()
-        await runner.wait_for(before, timeout=30)
+        before = await caught_up(backbone, runner, 100)
         assert runner._reader is not None
         lost = runner._reader._buffer = _Losing(40)
         backbone.request_sessions(40)

@@ -32,20 +32,6 @@ class _Tx:
         pass
 
 
-class _Requests(Projection):
-    """A model that takes session requests in (and nothing else)."""
-
-    name: ClassVar[str] = "requests"
-    tables: ClassVar[dict[str, str]] = {}
-
-    def ddl(self, dialect: str) -> list[str]:
-        return []
-
-    @handles(SessionRequested)
-    def _requested(self, tx: Any, event: SessionRequested, meta: EventMeta) -> None:
-        pass
-
-
 class _Nothing(Projection):
     """A model that takes no event in."""
 
@@ -54,6 +40,16 @@ class _Nothing(Projection):
 
     def ddl(self, dialect: str) -> list[str]:
         return []
+
+
+class _Requests(_Nothing):
+    """A model that takes session requests in (and nothing else)."""
+
+    name: ClassVar[str] = "requests"
+
+    @handles(SessionRequested)
+    def _requested(self, tx: Any, event: SessionRequested, meta: EventMeta) -> None:
+        pass
 
 
 def changes_of(
