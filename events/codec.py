@@ -37,9 +37,16 @@ class CorruptPayload(DecodeError):
     reason = "corrupt-payload"
 
 
+#: each event class's topic, as :func:`topic_of` first made it (one is needed for every event saved)
+_topics: dict[type[DomainEvent], str] = {}
+
+
 def topic_of(event: DomainEvent) -> str:
     cls = type(event)
-    return f"{cls.type_name()}@{cls.class_version}"
+    topic = _topics.get(cls)
+    if topic is None:
+        topic = _topics[cls] = f"{cls.type_name()}@{cls.class_version}"
+    return topic
 
 
 def split_topic(topic: str) -> tuple[str, int]:

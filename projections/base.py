@@ -29,6 +29,9 @@ _HEAD = re.compile(
 )
 
 
+_new_tuple = tuple.__new__
+
+
 class EventMeta(NamedTuple):
     """Where an event came from, and its id and time as read models store them.
 
@@ -65,15 +68,18 @@ class EventMeta(NamedTuple):
         head = _HEAD.match(payload) if is_current(topic) else None
         if head is not None and head[3] != b"-00:00":
             offset = head[3]
-            return cls(
-                notification_id,
-                stream_seq,
-                subject,
-                topic,
-                head[1].decode(),
-                (head[2] + (b"+00:00" if offset == b"Z" else offset)).decode(),
-                payload,
-                head.end() + 1,
+            return _new_tuple(  # one made for every event: without the Python-level __new__
+                cls,
+                (
+                    notification_id,
+                    stream_seq,
+                    subject,
+                    topic,
+                    head[1].decode(),
+                    (head[2] + (b"+00:00" if offset == b"Z" else offset)).decode(),
+                    payload,
+                    head.end() + 1,
+                ),
             )
         return cls(
             notification_id,

@@ -73,25 +73,49 @@ def multirow_insert(sql: str) -> MultiRowInsert | None:
 
 
 class HeldWrites:
-    """The writes of one transaction not sent yet, by table, in order."""
+    """The writes of one transaction not sent yet, by table, in order.
+
+    A read model writes the same few statements over and over, so each statement whose
+    run is the last of its table is kept by its text as well (``_open``): the next row of
+    it is one dictionary lookup and one append away.
+    """
 
     def __init__(self) -> None:
         self._runs: dict[str, list[tuple[str, list[Params]]]] = {}
+        #: the rows of each statement whose run is the last of its table
+        self._open: dict[str, list[Params]] = {}
+
+    def hold_one(self, sql: str, params: Params) -> bool:
+        """Hold one row back; False (and nothing held) when ``sql`` is not a write."""
+        rows = self._open.get(sql)
+        if rows is not None:
+            rows.append(params)
+            return True
+        return self._start(sql, [params])
 
     def hold(self, sql: str, rows: Sequence[Params]) -> bool:
         """Hold the write back; False (and nothing held) when ``sql`` is not a write."""
+        held = self._open.get(sql)
+        if held is not None:
+            held.extend(rows)
+            return True
+        return self._start(sql, list(rows))
+
+    def _start(self, sql: str, rows: list[Params]) -> bool:
+        """A new run of ``sql`` at the end of its table's runs."""
         table = written_table(sql)
         if table is None:
             return False
         runs = self._runs.setdefault(table, [])
-        if runs and runs[-1][0] == sql:
-            runs[-1][1].extend(rows)
-        else:
-            runs.append((sql, list(rows)))
+        if runs:
+            self._open.pop(runs[-1][0], None)  # the table's last run is another statement's
+        runs.append((sql, rows))
+        self._open[sql] = rows
         return True
 
     def discard(self) -> None:
         self._runs = {}
+        self._open = {}
 
     def flush(
         self,
@@ -102,6 +126,7 @@ class HeldWrites:
         """Send everything held: ``one`` statement with its row, ``many`` rows of one
         statement, or ``inserts`` rows of a multi-row insert with their parameters."""
         runs_by_table, self._runs = self._runs, {}
+        self._open = {}
         for runs in runs_by_table.values():
             for sql, rows in runs:
                 insert = multirow_insert(sql) if len(rows) > 1 else None

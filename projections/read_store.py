@@ -73,7 +73,7 @@ class _SqliteTx:
         self._held = HeldWrites()
 
     def execute(self, sql: str, params: Params = ()) -> None:
-        if not self._held.hold(sql, [params]):
+        if not self._held.hold_one(sql, params):
             self.flush()
             self._conn.execute(sql, params)
 
@@ -240,7 +240,7 @@ class _PostgresTx:
         self._held = HeldWrites()
 
     def execute(self, sql: str, params: Params = ()) -> None:
-        if not self._held.hold(sql, [params]):
+        if not self._held.hold_one(sql, params):
             self.flush()
             self._cur.execute(to_psycopg(sql), params)
 

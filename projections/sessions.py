@@ -65,6 +65,17 @@ STATUS_SET_BY: dict[str, str] = {
 }
 
 
+#: a requested session's row: what every new session starts with is written as it is, not sent
+#: with each row (status, its reason, no agents, no exit code, no result yet)
+_REQUESTED_SQL = (
+    "INSERT INTO session_view (seq, id, name, access_key, user_id, project, domain,"
+    " resource_group, image, session_type, cluster_size, resources, created_at, updated_at,"
+    " version, status, status_reason, agents, exit_code, result)"
+    f" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '{PENDING}', '{REQUESTED_REASON}',"
+    " '[]', NULL, 'undefined')"
+)
+
+
 class SessionView(Projection):
     name: ClassVar[str] = "sessions"
     tables: ClassVar[dict[str, str]] = {
@@ -117,10 +128,7 @@ class SessionView(Projection):
     @handles(SessionRequested)
     def _requested(self, tx: Tx, event: SessionRequested, meta: EventMeta) -> None:
         tx.execute(
-            "INSERT INTO session_view (seq, id, name, access_key, user_id, project, domain,"
-            " resource_group, image, session_type, cluster_size, status, status_reason,"
-            " resources, agents, exit_code, result, created_at, updated_at, version)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            _REQUESTED_SQL,
             (
                 meta.notification_id,
                 meta.aggregate_id,
@@ -133,12 +141,7 @@ class SessionView(Projection):
                 event.image,
                 event.session_type,
                 len(event.kernels),
-                PENDING,
-                REQUESTED_REASON,
                 json_text(event.kernels[0].slots if event.kernels else {}),
-                "[]",
-                None,
-                "undefined",
                 meta.at,
                 meta.at,
                 event.originator_version,
