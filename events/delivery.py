@@ -6,9 +6,11 @@ queue, and has a task take it off and await the subscription's callback with it.
 readers that take JetStream messages by the batch (the projections, fact ingestion, the
 agents' decisions) that is a quarter of what projecting a message costs.
 
-:func:`subscribe_raw` subscribes a handler that the client's protocol parser calls
-directly with a :class:`Delivered`: subject and reply decoded, payload as received, and
-headers parsed only when read. For that a client's protocol parser (nats-py's private
+:func:`subscribe_wire` subscribes a handler that the client's protocol parser calls
+directly with the message's parts as the wire carries them (subject, reply, header block,
+payload), so a reader makes of them only what it keeps (:mod:`events.pull`);
+:func:`subscribe_raw` hands each over as a :class:`Delivered`: subject and reply decoded,
+payload as received, and headers parsed only when read. For that a client's protocol parser (nats-py's private
 ``_ps``, in the pinned nats-py version) is replaced by a :class:`~events.wire.RawParser`,
 which reads the raw subscriptions' messages itself and passes every other message
 and line on to nats-py unchanged.
@@ -159,25 +161,43 @@ def _routes(nc: NATS) -> dict[int, RawHandler]:
     return raw.routes
 
 
-async def subscribe_raw(nc: NATS, subject: str, handler: Handler) -> Subscription:
-    """Subscribe ``handler`` to ``subject``; it is called for each message, in order.
+def delivered_of(nc: NATS) -> Callable[[bytes, bytes, bytes, bytes], Delivered]:
+    """Makes a :class:`Delivered` of what :func:`subscribe_wire` hands over, for ``nc``."""
+
+    def make(subject: bytes, reply: bytes, headers: bytes, data: bytes) -> Delivered:
+        return Delivered(nc, subject.decode(), reply.decode(), data, headers)
+
+    return make
+
+
+async def subscribe_wire(nc: NATS, subject: str, handler: RawHandler) -> Subscription:
+    """Subscribe ``handler`` to ``subject``; it is called for each message, in order, with
+    the message's parts as the wire carries them: ``(subject, reply, header block or b"",
+    payload)``.
 
     The handler is in place once this returns: send the requests whose replies come
     here after that. It runs inside the client's reading of its socket, so while what
     it returns is awaited nothing else the client subscribes to is read: it may
     publish, but must not wait for anything that needs a message from the server (a
-    reply, an acknowledgement). Unsubscribe with :func:`unsubscribe_raw`.
+    reply, an acknowledgement); and it must not raise. Unsubscribe with
+    :func:`unsubscribe_raw`.
     """
     routes = _routes(nc)
     sub = await nc.subscribe(subject)
+    routes[sub._id] = handler
+    return sub
+
+
+async def subscribe_raw(nc: NATS, subject: str, handler: Handler) -> Subscription:
+    """:func:`subscribe_wire` with each message handed over as a :class:`Delivered`."""
+    make = delivered_of(nc)
 
     def deliver(
         subject: bytes, reply: bytes, headers: bytes, data: bytes
     ) -> Awaitable[None] | None:
-        return handler(Delivered(nc, subject.decode(), reply.decode(), data, headers))
+        return handler(make(subject, reply, headers, data))
 
-    routes[sub._id] = deliver
-    return sub
+    return await subscribe_wire(nc, subject, deliver)
 
 
 async def unsubscribe_raw(nc: NATS, sub: Subscription) -> None:

@@ -2,12 +2,16 @@
 
 nats-py's ``fetch`` waits for each message of a batch separately (and can hold a lone
 message until its timeout). This reader keeps one pull request
-outstanding, gathers what the server delivers (straight from the client's parser, as
-:class:`~events.delivery.Delivered` messages), and
+outstanding, gathers what the server delivers (straight from the client's parser), and
 hands over whatever has arrived: a full batch under load, a single message
 without delay when events trickle in. A new request goes out as soon as the
 previous one is filled or expires, so the next batch travels while the current
 one is being committed.
+
+Each message is kept as its reader's ``make`` makes it of the message's parts as the wire
+carries them: a :class:`~events.delivery.Delivered` (:func:`~events.delivery.delivered_of`)
+for readers that acknowledge, or the reader's own record (the projections'
+:class:`~projections.envelope.Envelope`), made once and nothing else in between.
 """
 
 from __future__ import annotations
@@ -18,38 +22,52 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from nats.aio.client import Client as NATS
 from nats.aio.subscription import Subscription
 from nats.errors import Error as NatsError
 
-from events.delivery import Delivered, subscribe_raw, unsubscribe_raw
+from events.delivery import (
+    Delivered,
+    delivered_of,
+    parse_headers,
+    subscribe_wire,
+    unsubscribe_raw,
+)
 
 log = logging.getLogger("berth.pull")
+
+T = TypeVar("T")
+#: makes what a reader keeps of a message: ``(subject, reply, header block or b"", payload)``
+Make = Callable[[bytes, bytes, bytes, bytes], T]
+#: a status message's header block begins so (``NATS/1.0 <code> <description>``)
+_STATUS_LINE = b"NATS/1.0 "
 
 
 class ConsumerGone(Exception):
     """The server ended the consumer (deleted, or taken over): open it again."""
 
 
-class PullReader:
+class PullReader(Generic[T]):
     def __init__(
         self,
         nc: NATS,
         stream: str,
         consumer: str,
         *,
+        make: Make[T],
         batch_size: int = 500,
         expires: float = 5.0,
     ) -> None:
         self._nc = nc
+        self._make = make
         self._next_subject = f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{consumer}"
         self._batch_size = batch_size
         self._expires = expires
         self._inbox = nc.new_inbox()
         self._sub: Subscription | None = None
-        self._buffer: list[Delivered] = []
+        self._buffer: list[T] = []
         self._arrived = asyncio.Event()
         self._error: Exception | None = None
         # the outstanding pull request: when it was sent and how much of it is left
@@ -58,7 +76,7 @@ class PullReader:
         self._reconnects = 0
 
     async def start(self) -> None:
-        self._sub = await subscribe_raw(self._nc, self._inbox, self._on_message)
+        self._sub = await subscribe_wire(self._nc, self._inbox, self._on_message)
         await self._request()
 
     async def close(self) -> None:
@@ -68,7 +86,7 @@ class PullReader:
 
     async def next_batch(
         self, stop: asyncio.Event, timeout: float, *, gather_until: float = 0.0
-    ) -> list[Delivered]:
+    ) -> list[T]:
         """Up to a batch of messages in stream order; [] when ``timeout`` passes or on ``stop``.
 
         Once a message is there, the batch is taken at once, or, given ``gather_until``
@@ -120,19 +138,30 @@ class PullReader:
         self._left = self._batch_size
         await self._nc.publish(self._next_subject, json.dumps(request).encode(), reply=self._inbox)
 
-    def _on_message(self, msg: Delivered) -> Awaitable[None] | None:
+    def _on_message(
+        self, subject: bytes, reply: bytes, headers: bytes, data: bytes
+    ) -> Awaitable[None] | None:
         """Take one message in; the next pull request to send, if one is due (the parser
         awaits it before it reads on)."""
-        status = msg.status
-        if status is None:
-            self._buffer.append(msg)
-            self._left -= 1
+        if headers.startswith(_STATUS_LINE):
+            return self._on_status(parse_headers(headers)[1])
+        if self._error is not None:
+            return None  # nothing after a message it could not keep: the batch ends before it
+        try:
+            self._buffer.append(self._make(subject, reply, headers, data))
+        except Exception as exc:  # raised from next_batch: never inside the parser
+            self._error = exc
             self._arrived.set()
-            if self._left <= 0:
-                self._requested_at = None
-                return self._request()
             return None
-        code, description = status
+        self._left -= 1
+        self._arrived.set()
+        if self._left <= 0:
+            self._requested_at = None
+            return self._request()
+        return None
+
+    def _on_status(self, status: tuple[str, str] | None) -> Awaitable[None] | None:
+        code, description = status or ("", "")
         if code == "100":
             return None  # idle heartbeat
         self._requested_at = None
@@ -177,8 +206,8 @@ async def follow_consumer(
     after a pause, and ``what`` names the reading in the warning.
     """
 
-    async def opened() -> PullReader:
-        reader = PullReader(nc, stream, consumer, batch_size=batch_size)
+    async def opened() -> PullReader[Delivered]:
+        reader = PullReader(nc, stream, consumer, make=delivered_of(nc), batch_size=batch_size)
         await reader.start()
         return reader
 

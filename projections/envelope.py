@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from events.delivery import Delivered
+from events.delivery import parse_headers, stream_seq_of
 from events.subjects import EXPECTED_LAST_SEQ_HEADER, MSG_ID_HEADER, TOPIC_HEADER
 
 #: the header block as the relay writes it: the notification id, the topic and the
@@ -23,6 +23,9 @@ _RELAYED = re.compile(
 )
 
 
+_new_tuple = tuple.__new__
+
+
 class Envelope(NamedTuple):
     """A named tuple: one is made for every message, so it is kept light."""
 
@@ -35,12 +38,20 @@ class Envelope(NamedTuple):
     payload: bytes
 
     @classmethod
-    def of(cls, msg: Delivered) -> Envelope:
-        relayed = _RELAYED.fullmatch(msg.raw_headers)
+    def from_wire(cls, subject: bytes, reply: bytes, headers: bytes, payload: bytes) -> Envelope:
+        """The envelope of a message as the consumer delivered it (what a
+        :class:`~events.pull.PullReader` hands its ``make``); ``NotJetStream`` when its reply
+        subject is not a JetStream one (it then has no stream sequence)."""
+        stream_seq = stream_seq_of(reply.decode())
+        relayed = _RELAYED.fullmatch(headers)
         if relayed is None:
-            return cls.from_parts(msg.stream_seq, msg.subject, msg.headers, msg.data)
-        # The same values as parsing each header gives, without a dict for every message.
-        return cls(msg.stream_seq, msg.subject, int(relayed[1]), relayed[2].decode(), msg.data)
+            parsed = parse_headers(headers)[0] if headers else None
+            return cls.from_parts(stream_seq, subject.decode(), parsed or None, payload)
+        # The same values as parsing each header gives, without a dict for every message
+        # (and without the named tuple's Python-level __new__: one is made for every event).
+        return _new_tuple(
+            cls, (stream_seq, subject.decode(), int(relayed[1]), relayed[2].decode(), payload)
+        )
 
     @classmethod
     def from_parts(

@@ -40,7 +40,6 @@ from nats.aio.client import Client as NATS
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 
-from events.delivery import Delivered
 from events.pull import ConsumerGone, PullReader
 from events.streams import EVENTS_STREAM
 from projections.base import Projection
@@ -129,7 +128,7 @@ class ProjectionRunner:
         self._stream = stream
         self._nc = nc
         self._announcer = ChangeAnnouncer(nc, self.name)
-        self._reader: PullReader | None = None
+        self._reader: PullReader[Envelope] | None = None
         #: the connection's reconnect count when the consumer was opened
         self._reconnects = 0
         self._next_seq = 0
@@ -218,7 +217,11 @@ class ProjectionRunner:
         self._reconnects = self._nc.stats["reconnects"]
         await open_consumer(self._js, self._stream, self.consumer, start)
         self._reader = PullReader(
-            self._nc, self._stream, self.consumer, batch_size=self._batch_size
+            self._nc,
+            self._stream,
+            self.consumer,
+            make=Envelope.from_wire,
+            batch_size=self._batch_size,
         )
         await self._reader.start()
         self._next_seq = start
@@ -236,7 +239,7 @@ class ProjectionRunner:
             with contextlib.suppress(NatsError):
                 await reader.close()
 
-    async def _fetch(self, stop: asyncio.Event) -> list[Delivered]:
+    async def _fetch(self, stop: asyncio.Event) -> list[Envelope]:
         assert self._reader is not None
         if self._nc.stats["reconnects"] != self._reconnects:
             raise Resync("the connection to NATS was re-established")
@@ -247,11 +250,10 @@ class ProjectionRunner:
             self._report_caught_up()
         return messages
 
-    async def _project(self, messages: Sequence[Delivered]) -> None:
+    async def _project(self, messages: Sequence[Envelope]) -> None:
         expected = self._next_seq
         fresh: list[Envelope] = []
-        for msg in messages:
-            env = Envelope.of(msg)
+        for env in messages:
             if env.stream_seq < expected:
                 continue  # redelivered: already in the tables
             if env.stream_seq > expected:

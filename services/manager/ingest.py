@@ -21,6 +21,7 @@ from nats.errors import Error as NatsError
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
+from events.delivery import delivered_of
 from events.facts import decode_fact
 from events.pull import ConsumerGone, PullReader
 from events.streams import FACTS_STREAM
@@ -84,7 +85,7 @@ async def run_ingest(
             )
             # One pull request always outstanding: a fact that arrives alone is handed
             # over at once (nats-py's fetch could hold it until its timeout).
-            reader = PullReader(nc, FACTS_STREAM, DURABLE, batch_size=batch)
+            reader = PullReader(nc, FACTS_STREAM, DURABLE, make=delivered_of(nc), batch_size=batch)
             await reader.start()
             log.info("ingesting facts from stream sequence %d", start)
             try:

@@ -9,7 +9,7 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
 
-from events.delivery import Delivered, subscribe_raw, unsubscribe_raw
+from events.delivery import Delivered, delivered_of, subscribe_raw, unsubscribe_raw
 from events.pull import PullReader
 
 
@@ -50,7 +50,7 @@ async def test_a_pull_reader_reads_and_acknowledges_a_stream(nc: NATS) -> None:
     for n in range(1, 6):
         await js.publish(f"rawjs.{n}", str(n).encode(), headers={"Nats-Msg-Id": str(n)})
     await js.add_consumer("RAW", ConsumerConfig(durable_name="reader", ack_policy=AckPolicy.ALL))
-    reader = PullReader(nc, "RAW", "reader", batch_size=3)
+    reader = PullReader(nc, "RAW", "reader", make=delivered_of(nc), batch_size=3)
     await reader.start()
     stop = asyncio.Event()
     got: list[Delivered] = []

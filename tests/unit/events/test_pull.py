@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from nats.protocol.parser import Parser
 
-from events.delivery import Delivered
+from events.delivery import Delivered, delivered_of
 from events.pull import ConsumerGone, PullReader
 
 SID = 7
@@ -63,9 +63,15 @@ class FakeNats:
         await self._hmsg(b"_INBOX.reader", b"", headers, b"")
 
 
-async def started(batch_size: int = 3) -> tuple[FakeNats, PullReader]:
+async def started(batch_size: int = 3) -> tuple[FakeNats, PullReader[Delivered]]:
     nc = FakeNats()
-    reader = PullReader(nc, "BERTH_EVENTS", "proj-m", batch_size=batch_size)  # type: ignore[arg-type]
+    reader = PullReader(
+        nc,  # type: ignore[arg-type]
+        "BERTH_EVENTS",
+        "proj-m",
+        make=delivered_of(nc),  # type: ignore[arg-type]
+        batch_size=batch_size,
+    )
     await reader.start()
     return nc, reader
 
@@ -176,3 +182,22 @@ async def test_stop_ends_the_gathering() -> None:
 
     assert seqs(batch) == [1]
     assert time.monotonic() - started_at < 5.0
+
+
+async def test_a_message_the_reader_cannot_keep_is_raised_from_the_next_batch() -> None:
+    nc = FakeNats()
+
+    def make(subject: bytes, reply: bytes, headers: bytes, data: bytes) -> int:
+        if data != b"{}":
+            raise ValueError(f"cannot keep {data!r}")
+        return int(reply.split(b".")[5])
+
+    reader = PullReader(nc, "BERTH_EVENTS", "proj-m", make=make, batch_size=5)  # type: ignore[arg-type]
+    await reader.start()
+    await nc.deliver(1, 2)
+    await nc._hmsg(b"berth.ev.x", b"$JS.ACK.BERTH_EVENTS.proj-m.1.3.3.0.0", b"", b"not kept")
+    await nc.deliver(4)  # the parser reads on (the client is not disturbed); 4 is not kept
+    stop = asyncio.Event()
+    assert await reader.next_batch(stop, 1.0) == [1, 2]
+    with pytest.raises(ValueError, match="cannot keep b'not kept'"):
+        await reader.next_batch(stop, 1.0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from eventsourcing.persistence import Notification
 
-from events.delivery import Delivered, parse_headers
+from events.delivery import NotJetStream, parse_headers
 from events.relay import _frame
 from projections.envelope import _RELAYED, Envelope
 
@@ -15,8 +15,9 @@ PAYLOAD = b'{"originator_id":"0190f0e8-7c1a-8000-8000-000000000001"}'
 TOPIC = "session.SessionRequested@1"
 
 
-def _delivered(headers: bytes) -> Delivered:
-    return Delivered(None, SUBJECT, REPLY, PAYLOAD, headers)  # type: ignore[arg-type]
+def _delivered(headers: bytes) -> Envelope:
+    """The envelope of a message as a consumer delivers it, with ``headers``."""
+    return Envelope.from_wire(SUBJECT.encode(), REPLY.encode(), headers, PAYLOAD)
 
 
 def _parsed(headers: bytes) -> Envelope:
@@ -40,7 +41,7 @@ def _relays_header_block() -> bytes:
 def test_the_relays_header_block_is_read_without_parsing_each_header() -> None:
     block = _relays_header_block()
     assert _RELAYED.fullmatch(block) is not None
-    envelope = Envelope.of(_delivered(block))
+    envelope = _delivered(block)
     assert envelope == _parsed(block)
     assert envelope == Envelope(4711, SUBJECT, 90210, TOPIC, PAYLOAD)
 
@@ -73,4 +74,9 @@ def test_the_relays_header_block_is_read_without_parsing_each_header() -> None:
     ],
 )
 def test_any_header_block_gives_what_its_headers_say(block: bytes) -> None:
-    assert Envelope.of(_delivered(block)) == _parsed(block)
+    assert _delivered(block) == _parsed(block)
+
+
+def test_a_message_without_a_jetstream_reply_subject_has_no_envelope() -> None:
+    with pytest.raises(NotJetStream):
+        Envelope.from_wire(SUBJECT.encode(), b"_INBOX.x", b"", PAYLOAD)
