@@ -10,10 +10,10 @@ agents' decisions) that is a quarter of what projecting a message costs.
 directly with the message's parts as the wire carries them (subject, reply, header block,
 payload), so a reader makes of them only what it keeps (:mod:`events.pull`);
 :func:`subscribe_raw` hands each over as a :class:`Delivered`: subject and reply decoded,
-payload as received, and headers parsed only when read. For that a client's protocol parser (nats-py's private
-``_ps``, in the pinned nats-py version) is replaced by a :class:`~events.wire.RawParser`,
-which reads the raw subscriptions' messages itself and passes every other message
-and line on to nats-py unchanged.
+payload as received, and headers parsed only when read. For that a client's protocol
+parser (nats-py's private ``_ps``, in the pinned nats-py version) is replaced by a
+:class:`~events.wire.RawParser`, which reads the raw subscriptions' messages itself and
+passes every other message and line on to nats-py unchanged.
 """
 
 from __future__ import annotations
