@@ -74,6 +74,11 @@ class Backbone:
         self._requested += count
         return sessions
 
+    async def relay_sessions(self, count: int, *, cancel_every: int = 0) -> int:
+        """:meth:`request_sessions`, then :meth:`relayed`: the last notification id."""
+        self.request_sessions(count, cancel_every=cancel_every)
+        return await self.relayed()
+
     async def relayed(self, timeout: float = 60.0) -> int:
         """Wait until the stream holds everything stored; returns the last notification id."""
         target = self.store.max_notification_id()

@@ -38,8 +38,7 @@ async def test_every_projected_event_is_announced_once_its_rows_are_committed(
     sub = await nc.subscribe(changes_subject("sessions"), cb=on_message)
     try:
         async with projecting(settings, nc, [SessionView()], batch_size=7) as runner:
-            backbone.request_sessions(20, cancel_every=4)
-            last = await backbone.relayed()
+            last = await backbone.relay_sessions(20, cancel_every=4)
             await runner.wait_for(last, timeout=30)
             async with asyncio.timeout(10):
                 while len(announced) < last:

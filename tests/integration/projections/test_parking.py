@@ -35,8 +35,7 @@ def good_session(n: int) -> Session:
 async def test_undecodable_events_are_parked_and_the_runner_goes_on(
     backbone: Backbone, nc: NATS, read_settings: ReadStoreSettings
 ) -> None:
-    backbone.request_sessions(5)
-    stored = await backbone.relayed()
+    stored = await backbone.relay_sessions(5)
     await backbone.stop()  # from here the test publishes onto the stream itself
 
     js = nc.jetstream()

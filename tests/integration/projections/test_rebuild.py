@@ -27,8 +27,7 @@ from tests.integration.projections.test_runner import run_until
 async def test_rebuilding_from_zero_gives_identical_tables(
     backbone: Backbone, nc: NATS, read_settings: ReadStoreSettings
 ) -> None:
-    backbone.request_sessions(800, cancel_every=3)
-    last = await backbone.relayed()
+    last = await backbone.relay_sessions(800, cancel_every=3)
     await run_until(read_settings, nc, last)
     before = dump_model(read_settings, SessionView())
     assert len(before["session_view"]) == 800
@@ -37,8 +36,7 @@ async def test_rebuilding_from_zero_gives_identical_tables(
     assert dump_model(read_settings, SessionView()) == before
 
     # The runner started after a rebuild goes on from where the rebuild ended.
-    backbone.request_sessions(100)
-    final = await backbone.relayed()
+    final = await backbone.relay_sessions(100)
     after = await run_until(read_settings, nc, final)
     assert after.applied == final - last
     assert len(query(read_settings, "SELECT id FROM session_view")) == 900
@@ -57,8 +55,7 @@ async def rebuild_beside_live(
 
     Returns the last notification, which the live runner holds when this returns.
     """
-    backbone.request_sessions(before, cancel_every=3)
-    await backbone.relayed()
+    await backbone.relay_sessions(before, cancel_every=3)
     store = open_read_store(read_settings)
     name = GROUP if len(models) > 1 else None
     live = ProjectionRunner(models, store, nc, name=name, batch_size=100)

@@ -83,14 +83,12 @@ async def test_a_restart_resumes_without_duplicates(
     read_settings: ReadStoreSettings,
     reference_settings: ReadStoreSettings,
 ) -> None:
-    backbone.request_sessions(1500, cancel_every=3)
-    first = await backbone.relayed()
+    first = await backbone.relay_sessions(1500, cancel_every=3)
     # Small batches, so that the first run stops in the middle of the stream.
     before = await run_until(read_settings, nc, first // 2, batch_size=100)
     assert before.position.notification_id < first
 
-    backbone.request_sessions(500, cancel_every=5)
-    last = await backbone.relayed()
+    last = await backbone.relay_sessions(500, cancel_every=5)
     after = await run_until(read_settings, nc, last)
 
     # Every event applied exactly once across the two runs.
@@ -113,8 +111,7 @@ async def test_a_restart_resumes_without_duplicates(
 async def caught_up(backbone: Backbone, runner: ProjectionRunner, sessions: int) -> int:
     """Request ``sessions`` more sessions and wait until ``runner`` holds them; the last
     notification id."""
-    backbone.request_sessions(sessions)
-    last = await backbone.relayed()
+    last = await backbone.relay_sessions(sessions)
     await runner.wait_for(last, timeout=30)
     return last
 
@@ -138,8 +135,7 @@ async def test_a_runner_rides_out_a_nats_server_restart(
         await caught_up(backbone, runner, 300)
         nats_server.stop()
         nats_server.start()
-        backbone.request_sessions(300)
-        last = await backbone.relayed()
+        last = await backbone.relay_sessions(300)
         await runner.wait_for(last, timeout=30)
     assert runner.applied == last == 600
     assert len(query(settings, "SELECT id FROM session_view")) == 600
@@ -171,8 +167,7 @@ async def test_messages_lost_with_a_connection_are_read_again_after_it_is_back(
         before = await caught_up(backbone, runner, 100)
         assert runner._reader is not None
         lost = runner._reader._buffer = _Losing(40)
-        backbone.request_sessions(40)
-        last = await backbone.relayed()
+        last = await backbone.relay_sessions(40)
         deadline = time.monotonic() + 30
         while lost.count and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
@@ -207,8 +202,7 @@ async def test_events_that_keep_coming_are_committed_together_a_lone_one_at_once
             # Five saves right after that commit, each on the stream before the next:
             # gathered for the rest of the interval.
             for _ in range(5):
-                backbone.request_sessions(1)
-                await backbone.relayed()
+                await backbone.relay_sessions(1)
                 await asyncio.sleep(0.05)
             await runner.wait_for(backbone.store.max_notification_id(), timeout=30)
             # A second quiet spell: the next one is again committed at once.

@@ -38,8 +38,7 @@ async def test_tables_of_an_earlier_version_are_dropped_and_projected_again(
     read_settings: ReadStoreSettings,
     reference_settings: ReadStoreSettings,
 ) -> None:
-    backbone.request_sessions(300, cancel_every=3)
-    last = await backbone.relayed()
+    last = await backbone.relay_sessions(300, cancel_every=3)
     await run_until(reference_settings, nc, last)
 
     # A store as an earlier Berth left it: the old tables, holding rows, with a position
@@ -64,11 +63,9 @@ async def test_tables_of_an_earlier_version_are_dropped_and_projected_again(
 async def test_tables_of_the_current_version_are_kept(
     backbone: Backbone, nc: NATS, read_settings: ReadStoreSettings
 ) -> None:
-    backbone.request_sessions(50)
-    first = await backbone.relayed()
+    first = await backbone.relay_sessions(50)
     await run_until(read_settings, nc, first)
-    backbone.request_sessions(50)
-    last = await backbone.relayed()
+    last = await backbone.relay_sessions(50)
 
     again = await run_until(read_settings, nc, last)
 
