@@ -19,7 +19,7 @@ from projections.read_store import open_read_store
 from projections.registry import GROUP, create_all
 from projections.runner import ProjectionRunner
 from projections.settings import ReadStoreSettings
-from services import collector
+from services import collector, sqlite_library
 from services.manager.settings import NatsSettings
 
 log = logging.getLogger("berth.projections")
@@ -59,6 +59,7 @@ async def _main() -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    sqlite_library.configure()
     asyncio.run(_main())
 
 

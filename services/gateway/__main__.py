@@ -10,13 +10,14 @@ import logging
 
 import uvicorn
 
-from services import collector
+from services import collector, sqlite_library
 from services.gateway.app import create_app
 from services.gateway.settings import GatewaySettings
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    sqlite_library.configure()
     settings = GatewaySettings.from_env()
     app = create_app(settings)
     # The app, its schemas and GraphQL's live as long as the process: frozen. Its heap

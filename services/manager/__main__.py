@@ -13,6 +13,7 @@ import signal
 
 import nats
 
+from services import sqlite_library
 from services.manager.relay_runner import run_relay
 from services.manager.settings import NatsSettings, StoreSettings
 from services.manager.store import EventStore
@@ -42,6 +43,7 @@ def main() -> None:
     parser.add_argument("mode", nargs="?", default="serve", choices=["serve", "relay"])
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    sqlite_library.configure()
     asyncio.run(_main(args.mode))
 
 

@@ -19,6 +19,7 @@ import os
 import sys
 from pathlib import Path
 
+from services import sqlite_library
 from tests.bench import agent_cli, gateway, scheduler
 from tests.bench.backbone import BACKENDS, BackendResult, Options, run_backend
 from tests.bench.report import as_json, format_result, header, write_json
@@ -158,6 +159,9 @@ async def _backbone(options: Options, backends: list[str]) -> list[BackendResult
 
 def main() -> None:
     args = _parser().parse_args()
+    # This process plays the manager (and in replays the projection process): SQLite set
+    # up as theirs is.
+    sqlite_library.configure()
     if args.benchmark == "scheduler":
         _run_scheduler(args)
         return

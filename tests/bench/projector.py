@@ -32,7 +32,7 @@ from projections.read_store import Params, ReadStore, Tx, open_read_store
 from projections.registry import GROUP, create_all
 from projections.runner import ProjectionRunner
 from projections.settings import ReadStoreSettings
-from services import collector
+from services import collector, sqlite_library
 from services.manager.settings import NatsSettings
 
 COMMITTED = "committed"
@@ -159,6 +159,7 @@ def main() -> None:
         stream=sys.stderr,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
+    sqlite_library.configure()
     asyncio.run(_main())
 
 
