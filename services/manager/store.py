@@ -22,6 +22,7 @@ from psycopg.conninfo import conninfo_to_dict
 from events.relay import StoredNotification
 from services.manager.mapper import MsgspecMapper, NullTranscoder
 from services.manager.settings import StoreSettings
+from services.manager.sqlite_recorder import BerthSQLiteFactory
 
 #: called with the notifications of each save, in order, once they are committed
 SaveListener = Callable[[Sequence[StoredNotification]], None]
@@ -36,7 +37,7 @@ def store_env(settings: StoreSettings) -> dict[str, str]:
     if settings.backend == "sqlite":
         settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
         return {
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "PERSISTENCE_MODULE": get_topic(BerthSQLiteFactory),
             "SQLITE_DBNAME": str(settings.sqlite_path),
             "SQLITE_LOCK_TIMEOUT": "30",
         }
