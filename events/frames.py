@@ -72,26 +72,31 @@ def hpub(subject: str, headers: bytes, payload: bytes, max_payload: int) -> byte
     headers and payload exceed it is refused here with nats-py's ``MaxPayloadError``, as
     ``publish`` refuses it, instead of making the server close the connection.
     """
-    return hpub_of_checked(checked_subject(subject), headers, payload, max_payload)
+    return b"".join(hpub_parts(checked_subject(subject), headers, payload, max_payload))
 
 
-def hpub_of_checked(subject: bytes, headers: bytes, payload: bytes, max_payload: int) -> bytes:
-    """:func:`hpub` for a subject and a header block made only of checked parts (by
-    :func:`checked_subject` and :func:`header_line`, once for many messages, say): only the
-    size is checked here."""
-    total = len(headers) + len(payload)
+def hpub_parts(
+    subject: bytes, headers: bytes, payload: bytes, max_payload: int
+) -> tuple[bytes, bytes, bytes, bytes, bytes, bytes]:
+    """:func:`hpub`'s frame in the pieces it is joined from, for a subject and a header block
+    made only of checked parts (by :func:`checked_subject` and :func:`header_line`, once for
+    many messages, say): only the size is checked here. A batch's pieces are joined once, by
+    :func:`send_frames`, rather than each frame first and then the batch."""
+    header_size = len(headers)
+    total = header_size + len(payload)
     if total > max_payload:
         raise MaxPayloadError
-    return b"HPUB %b %d %d\r\n%b%b\r\n" % (subject, len(headers), total, headers, payload)
+    return b"HPUB ", subject, b" %d %d\r\n" % (header_size, total), headers, payload, _CRLF
 
 
-async def send_frames(nc: NATS, frames: Sequence[bytes]) -> None:
-    """Queue ``frames`` as one command and flush, as ``publish`` does with one.
+async def send_frames(nc: NATS, chunks: Sequence[bytes], messages: int) -> None:
+    """Queue ``messages`` frames, given as ``chunks`` (whole frames, or :func:`hpub_parts`, in
+    order), as one command and flush, as ``publish`` does with one.
 
     Refused, with nats-py's own errors, while the client is closed, draining or
     reconnecting: the caller tries again once connected, as after a failed publish.
     """
-    if not frames:
+    if not chunks:
         return
     send = getattr(nc, "_send_command", None)
     flush = getattr(nc, "_flush_pending", None)
@@ -106,8 +111,8 @@ async def send_frames(nc: NATS, frames: Sequence[bytes]) -> None:
         raise ConnectionDrainingError
     if not nc.is_connected:
         raise ConnectionReconnectingError
-    command = b"".join(frames)
-    nc.stats["out_msgs"] += len(frames)
+    command = b"".join(chunks)
+    nc.stats["out_msgs"] += messages
     nc.stats["out_bytes"] += len(command)
     await send(command)
     queue = getattr(nc, "_flush_queue", None)

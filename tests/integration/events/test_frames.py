@@ -27,7 +27,7 @@ async def test_a_subscriber_reads_frames_as_published_messages(nc: NATS) -> None
         )
         for n in range(3)
     ]
-    await send_frames(nc, frames)
+    await send_frames(nc, frames, len(frames))
     await nc.flush()
     await asyncio.sleep(0.05)
     assert [(m.subject, m.data, m.headers) for m in got] == [
@@ -48,11 +48,11 @@ async def test_jetstream_keeps_frames_in_order_and_refuses_a_wrong_expected_sequ
         )
         return hpub(f"frames.{n}", block, b"event %d" % n, nc.max_payload)
 
-    await send_frames(nc, [frame(n, n - 1) for n in range(1, 4)])
+    await send_frames(nc, [frame(n, n - 1) for n in range(1, 4)], 3)
     # Follows on from 3, so it is stored; the one after names 1 and is refused.
     reply = await nc.request("frames.4", b"event 4", headers={"Nats-Expected-Last-Sequence": "3"})
     assert b'"seq":4' in reply.data
-    await send_frames(nc, [frame(5, 1)])
+    await send_frames(nc, [frame(5, 1)], 1)
     await nc.flush()
     state = (await js.stream_info("FRAMES")).state
     assert (state.messages, state.last_seq) == (4, 4)

@@ -80,7 +80,7 @@ async def test_frames_are_refused_while_the_client_is_not_connected() -> None:
     client = NATS()
     client._status = NATS.CLOSED
     with pytest.raises(ConnectionClosedError):
-        await send_frames(client, [hpub("a", header_block(), b"", MAX)])
+        await send_frames(client, [hpub("a", header_block(), b"", MAX)], 1)
 
 
 def test_a_message_over_the_servers_limit_is_refused_as_publish_refuses_it() -> None:

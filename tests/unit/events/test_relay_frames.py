@@ -10,11 +10,18 @@ from eventsourcing.persistence import Notification
 from nats.errors import MaxPayloadError
 
 from events.frames import BadFrame
-from events.relay import _frame
+from events.relay import _frame as _frame_parts
 from events.subjects import EXPECTED_LAST_SEQ_HEADER, MSG_ID_HEADER, TOPIC_HEADER
 from tests.unit.events.test_frames import MAX, parts, queued_by_nats_py
 
 TOPIC = "session.SessionRequested@1"
+
+
+def _frame(notification: Notification, expected_last_seq: int, max_payload: int) -> bytes:
+    """The relay's frame of ``notification``, its parts joined."""
+    return b"".join(_frame_parts(notification, expected_last_seq, max_payload))
+
+
 AGGREGATE = UUID("0193a1b2-c3d4-8e5f-9a0b-1c2d3e4f5a6b")
 
 
