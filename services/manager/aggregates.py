@@ -14,10 +14,9 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import Recording
 
 from services.manager.domain.aggregate import Aggregate, projector
-from services.manager.store import EventStore
+from services.manager.store import EventStore, Saved
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -53,12 +52,12 @@ class Aggregates:
             raise LookupError(f"no {cls.__name__} {aggregate_id}")
         return found
 
-    def save(self, *aggregates: Aggregate | None) -> list[Recording[UUID]]:
+    def save(self, *aggregates: Aggregate | None) -> list[Saved]:
         return self._save(None, aggregates)
 
     def save_tracked(
         self, source: str, position: int, *aggregates: Aggregate | None
-    ) -> list[Recording[UUID]]:
+    ) -> list[Saved]:
         return self._save((source, position), aggregates)
 
     def stage(self, *aggregates: Aggregate) -> None:
@@ -71,7 +70,7 @@ class Aggregates:
             self._staged[aggregate.id] = aggregate
             self._remember(aggregate)
 
-    def commit(self) -> list[Recording[UUID]]:
+    def commit(self) -> list[Saved]:
         staged = tuple(self._staged.values())
         self._staged.clear()
         return self._save(None, staged) if staged else []
@@ -95,7 +94,7 @@ class Aggregates:
 
     def _save(
         self, tracking: tuple[str, int] | None, aggregates: tuple[Aggregate | None, ...]
-    ) -> list[Recording[UUID]]:
+    ) -> list[Saved]:
         present = list({a.id: a for a in aggregates if a is not None}.values())
         try:
             recordings = self.store.save_aggregates(present, tracking)

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple, cast
 from uuid import UUID
 
 import psycopg
-from eventsourcing.application import Application, ProcessingEvent
-from eventsourcing.persistence import ApplicationRecorder, ProcessRecorder, Recording, Tracking
+from eventsourcing.application import Application
+from eventsourcing.persistence import ApplicationRecorder, ProcessRecorder, StoredEvent, Tracking
 from eventsourcing.utils import get_topic
 from psycopg.conninfo import conninfo_to_dict
 
+from events import codec
+from events.base import DomainEvent
 from events.relay import StoredNotification
 from services.manager.mapper import MsgspecMapper, NullTranscoder
 from services.manager.settings import StoreSettings
@@ -26,6 +28,36 @@ from services.manager.sqlite_recorder import BerthSQLiteFactory
 
 #: called with the notifications of each save, in order, once they are committed
 SaveListener = Callable[[Sequence[StoredNotification]], None]
+
+
+class _Row(NamedTuple):
+    """An event as the recorders store it: what they read of the library's ``StoredEvent``."""
+
+    originator_id: UUID
+    originator_version: int
+    topic: str
+    state: bytes
+
+
+class SavedNotification(NamedTuple):
+    """A saved event as the notification log holds it (what the relay publishes)."""
+
+    id: int
+    originator_id: UUID
+    originator_version: int
+    topic: str
+    state: bytes
+
+
+class Saved(NamedTuple):
+    """One event of a save, and its notification."""
+
+    domain_event: DomainEvent
+    notification: SavedNotification
+
+
+_new = tuple.__new__
+
 #: the PostgreSQL advisory lock key taken while creating the store's tables
 TABLE_CREATION_LOCK = 0x6265727468  # "berth"
 
@@ -97,23 +129,40 @@ class EventStore(Application[UUID]):
 
     def save_aggregates(
         self, aggregates: Sequence[Any], tracking: tuple[str, int] | None = None
-    ) -> list[Recording[UUID]]:
+    ) -> list[Saved]:
         """Save Berth's aggregates' new events (optionally with a tracking record).
 
-        What the library's ``save`` does, without its runtime protocol checks on
-        every object (they cost more than the insert on the manager's hot path).
-        Saving the same tracking position twice raises ``IntegrityError`` and
-        writes nothing, which is what makes ingestion exactly-once.
+        What the library's ``save`` does, without its runtime protocol checks on every
+        object, and with named tuples where it makes a frozen dataclass for each event
+        three times over (its stored event, notification and recording): those cost
+        more than the insert on the manager's hot path. Saving the same tracking
+        position twice raises ``IntegrityError`` and writes nothing, which is what
+        makes ingestion exactly-once.
         """
-        processing = ProcessingEvent[UUID](Tracking(*tracking) if tracking else None)
+        events: list[DomainEvent] = []
         for aggregate in aggregates:
             if aggregate is not None:
-                processing.events.extend(aggregate.collect_events())
-        recordings = self._record(processing)
-        self._notify(recordings)
-        return recordings
+                events += aggregate.collect_events()
+        # Each tuple made without its class's Python-level ``__new__``: three per event.
+        rows = [
+            _new(_Row, (e.originator_id, e.originator_version, *codec.encode(e))) for e in events
+        ]
+        ids = self.recorder.insert_events(
+            cast(list[StoredEvent], rows), tracking=Tracking(*tracking) if tracking else None
+        )
+        # A save of nothing but a tracking record gets no ids (None from PostgreSQL's recorder).
+        ids = ids or []
+        assert len(ids) == len(rows), "the recorder numbers every event it stores"
+        saved = [
+            _new(Saved, (event, _new(SavedNotification, (notification_id, *row))))
+            for event, row, notification_id in zip(events, rows, ids, strict=True)
+        ]
+        self._tell_listeners(saved)
+        return saved
 
-    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+    # The library's ``save`` returns its ``Recording`` dataclasses; Berth's returns ``Saved``
+    # tuples of the same shape, and must replace it: the library's would not tell the listeners.
+    def save(self, *objs: Any, **kwargs: Any) -> list[Saved]:  # type: ignore[override]
         """Save the aggregates' new events, as :meth:`save_aggregates` does."""
         if kwargs:
             raise TypeError(f"unexpected arguments: {', '.join(sorted(kwargs))}")
@@ -133,10 +182,10 @@ class EventStore(Application[UUID]):
     def on_saved(self, listener: SaveListener) -> None:
         self._save_listeners.append(listener)
 
-    def _notify(self, recordings: list[Recording[UUID]]) -> None:
-        if not recordings or not self._save_listeners:
+    def _tell_listeners(self, saved: list[Saved]) -> None:
+        if not saved or not self._save_listeners:
             return
-        notifications = [r.notification for r in recordings]
+        notifications = [s.notification for s in saved]
         for listener in self._save_listeners:
             listener(notifications)
 

@@ -63,3 +63,16 @@ class _Recorded:
     def collect_events(self) -> list[DomainEvent]:
         events, self._events = self._events, []
         return events
+
+
+def test_a_save_of_no_events_stores_its_tracking_record_alone(
+    store_settings: StoreSettings,
+) -> None:
+    with EventStore(store_settings) as store:
+        told: list[int] = []
+        store.on_saved(lambda notifications: told.append(len(notifications)))
+        assert store.save_aggregates([_Recorded([])], tracking=("facts", 7)) == []
+        assert store.save_aggregates([]) == []
+        assert store.tracked_position("facts") == 7
+        assert store.max_notification_id() == 0
+        assert told == []

@@ -34,7 +34,8 @@ def _relays_header_block() -> bytes:
         topic=TOPIC,
         state=b"{}",
     )
-    control, _, rest = _frame(notification, 90209, 1024 * 1024).partition(b"\r\n")
+    frame = b"".join(_frame(notification, 90209, 1024 * 1024))
+    control, _, rest = frame.partition(b"\r\n")
     return rest[: int(control.split()[2])]
 
 
