@@ -76,6 +76,8 @@ class RawParser(Parser):
         size = len(buf)
         find = buf.find
         routes = self.routes
+        # The client's counts of what its raw subscriptions took in, added once per read.
+        taken = taken_bytes = 0
         try:
             while pos < size:
                 end = find(_CRLF, pos)
@@ -111,12 +113,15 @@ class RawParser(Parser):
                     headers = buf[line_end : line_end + header_size] if headed else None
                     await self.nc._process_msg(sid, subject, reply, payload, headers)
                     continue
-                stats = self.nc.stats
-                stats["in_msgs"] += 1
-                stats["in_bytes"] += len(payload)
+                taken += 1
+                taken_bytes += len(payload)
                 sent = handler(subject, reply, buf[line_end : line_end + header_size], payload)
                 if sent is not None:
                     await sent
         finally:
             # Even when a handler or nats-py raised: what follows is read with the next read.
             self._rest = buf[pos:]
+            if taken:
+                stats = self.nc.stats
+                stats["in_msgs"] += taken
+                stats["in_bytes"] += taken_bytes
