@@ -1,7 +1,8 @@
 """Encoding of events to bytes and back, identical in the store and on the stream.
 
 A stored event is ``(topic, payload)``: the topic is ``<kind>.<EventName>@<version>``
-and the payload is the msgspec JSON of the Struct. Decoding an older version
+and the payload is the msgspec JSON of the Struct, without the fields at their defaults
+(:class:`~events.base.DomainEvent`). Decoding an older version
 runs the class's upcasters; anything that cannot be decoded raises a typed
 :class:`DecodeError` so that consumers can park it with its reason.
 """

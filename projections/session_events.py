@@ -27,12 +27,13 @@ _encoder = msgspec.json.Encoder()
 
 
 def fields_json(event: DomainEvent, meta: EventMeta) -> str:
-    """The event's own fields (all but :data:`ENVELOPE_FIELDS`) as JSON, in declaration order.
+    """The event's own fields (all but :data:`ENVELOPE_FIELDS`) as JSON, in declaration order,
+    without those at their defaults (as payloads leave them out, :mod:`events.base`).
 
     A current payload as msgspec wrote it holds that JSON already, after its
     envelope fields (:attr:`EventMeta.fields_at`): it is cut out rather than encoded
-    again. Anything else (an upcast older version, a payload spelled otherwise) is
-    encoded from the event.
+    again (one written before payloads left defaults out keeps them). Anything else
+    (an upcast older version, a payload spelled otherwise) is encoded from the event.
     """
     if meta.fields_at:
         payload = meta.payload

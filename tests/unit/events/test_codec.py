@@ -49,6 +49,23 @@ def test_round_trip_is_exact() -> None:
     assert codec.encode(codec.decode(topic, payload))[1] == payload
 
 
+def test_a_payload_leaves_out_the_fields_at_their_defaults_and_decoding_fills_them_in() -> None:
+    event = requested()
+    fields = msgspec.json.decode(codec.encode(event)[1])
+    # At their defaults: left out. Set: written, even where the value is falsy.
+    assert {"priority", "environ", "mounts", "depends_on", "starts_at"}.isdisjoint(fields)
+    assert fields["startup_command"] == "echo 42"
+    busy = msgspec.structs.replace(event, priority=5, environ={"A": ""})
+    busy_fields = msgspec.json.decode(codec.encode(busy)[1])
+    assert (busy_fields["priority"], busy_fields["environ"]) == (5, {"A": ""})
+    for each in (event, busy):
+        assert codec.decode(*codec.encode(each)) == each
+    # A payload written before defaults were left out decodes to the same event.
+    spelled_out = msgspec.json.encode(msgspec.structs.asdict(event))
+    assert len(spelled_out) > len(codec.encode(event)[1])
+    assert codec.decode("session.SessionRequested@1", spelled_out) == event
+
+
 def test_registry_knows_concrete_events_by_stable_name() -> None:
     assert EVENT_TYPES.resolve("session.SessionRequested") is SessionRequested
     assert EVENT_TYPES.resolve("probe.Renamed") is Renamed
