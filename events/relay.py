@@ -16,7 +16,10 @@ thousand events per second.
 A relay in the process that saves is also *offered* each save's notifications
 (:meth:`Relay.offer`) and publishes them from memory when they follow on exactly
 from the stream's last notification; anything else (a gap, a save by another
-process, a restart) it reads from the store, which stays the one source.
+process, a restart) it reads from the store, which stays the one source. Woken
+with nothing offered while a save of its own process is under way (PostgreSQL's
+notification of a commit can come before the save has offered what it stored),
+it waits for that offer instead of reading the same events back from the store.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import contextlib
 import json
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
@@ -116,9 +119,12 @@ class Relay:
         poll_interval: float = 0.25,
         ack_timeout: float = 5.0,
         stream: str = EVENTS_STREAM,
+        saving: Callable[[], bool] | None = None,
     ) -> None:
         self._log = log_
         self._nc = nc
+        #: whether a save of this process is under way, whose notifications will be offered
+        self._saving = saving
         self._js = nc.jetstream()
         self._batch_size = batch_size
         self._poll_interval = poll_interval
@@ -135,6 +141,8 @@ class Relay:
         #: published from memory / read from the store (for tests and logs)
         self.from_memory = 0
         self.from_store = 0
+        #: passes that found nothing offered while this process was saving, and waited
+        self.waits_for_offer = 0
 
     #: offered notifications held at most; beyond that the relay reads the store instead
     OFFER_LIMIT = 20_000
@@ -154,8 +162,9 @@ class Relay:
                 self._offered.clear()
         self.wake()
 
-    def _take_offered(self, first: int) -> list[StoredNotification]:
-        """The offered notifications ``first``, ``first + 1``… without a gap, at most a batch."""
+    def _take_offered(self, first: int) -> tuple[list[StoredNotification], bool]:
+        """The offered notifications ``first``, ``first + 1``… without a gap, at most a batch;
+        and whether any offered ones are left over (after a gap)."""
         taken: list[StoredNotification] = []
         with self._offered_lock:
             offered = self._offered
@@ -167,7 +176,7 @@ class Relay:
                 if notification is None:
                     break
                 taken.append(notification)
-        return taken
+            return taken, bool(offered)
 
     def wake(self) -> None:
         """Thread-safe: something new was stored."""
@@ -219,9 +228,14 @@ class Relay:
                 self.position.stream_seq,
             )
         first = self.position.notification_id + 1
-        notifications: Sequence[StoredNotification] = self._take_offered(first)
+        taken, gap = self._take_offered(first)
+        notifications: Sequence[StoredNotification] = taken
         if notifications:
             self.from_memory += len(notifications)
+        elif not gap and self._saving is not None and self._saving():
+            # This process is saving: what it stored will be offered, and wake the relay.
+            self.waits_for_offer += 1
+            return True
         else:
             notifications = await asyncio.to_thread(
                 self._log.select_notifications, first, self._batch_size

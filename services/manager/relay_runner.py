@@ -46,7 +46,7 @@ async def run_relay(
     store: EventStore, nc: NATS, stop: asyncio.Event, **relay_options: float
 ) -> Relay:
     await ensure_streams(nc.jetstream())
-    relay = Relay(store.app_recorder, nc, **relay_options)  # type: ignore[arg-type]
+    relay = Relay(store.app_recorder, nc, saving=store.saving, **relay_options)  # type: ignore[arg-type]
     store.on_saved(relay.offer)
     follower: threading.Thread | None = None
     follower_stop = threading.Event()

@@ -8,6 +8,7 @@ publishes them from there, without reading them back.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar, NamedTuple, cast
@@ -120,6 +121,9 @@ class EventStore(Application[UUID]):
         # open a SQLite and a PostgreSQL store side by side (tests, replay).
         super().__init__(env=store_env(self.settings))
         self._save_listeners: list[SaveListener] = []
+        #: saves of this process between their insert and the listeners' call
+        self._saves_under_way = 0
+        self._saving_lock = threading.Lock()
 
     def construct_recorder(self) -> ProcessRecorder:
         # A process recorder also keeps tracking records, so facts ingested from
@@ -147,17 +151,23 @@ class EventStore(Application[UUID]):
         rows = [
             _new(_Row, (e.originator_id, e.originator_version, *codec.encode(e))) for e in events
         ]
-        ids = self.recorder.insert_events(
-            cast(list[StoredEvent], rows), tracking=Tracking(*tracking) if tracking else None
-        )
-        # A save of nothing but a tracking record gets no ids (None from PostgreSQL's recorder).
-        ids = ids or []
-        assert len(ids) == len(rows), "the recorder numbers every event it stores"
-        saved = [
-            _new(Saved, (event, _new(SavedNotification, (notification_id, *row))))
-            for event, row, notification_id in zip(events, rows, ids, strict=True)
-        ]
-        self._tell_listeners(saved)
+        with self._saving_lock:
+            self._saves_under_way += 1
+        try:
+            ids = self.recorder.insert_events(
+                cast(list[StoredEvent], rows), tracking=Tracking(*tracking) if tracking else None
+            )
+            # A save of only a tracking record gets no ids (None from PostgreSQL's recorder).
+            ids = ids or []
+            assert len(ids) == len(rows), "the recorder numbers every event it stores"
+            saved = [
+                _new(Saved, (event, _new(SavedNotification, (notification_id, *row))))
+                for event, row, notification_id in zip(events, rows, ids, strict=True)
+            ]
+            self._tell_listeners(saved)
+        finally:
+            with self._saving_lock:
+                self._saves_under_way -= 1
         return saved
 
     # The library's ``save`` returns its ``Recording`` dataclasses; Berth's returns ``Saved``
@@ -178,6 +188,11 @@ class EventStore(Application[UUID]):
         recorder = self.recorder
         assert isinstance(recorder, ApplicationRecorder)
         return recorder
+
+    def saving(self) -> bool:
+        """Whether a save of this process is under way: what it stores is about to be told to
+        the listeners (thread-safe)."""
+        return self._saves_under_way > 0
 
     def on_saved(self, listener: SaveListener) -> None:
         self._save_listeners.append(listener)

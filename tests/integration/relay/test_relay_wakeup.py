@@ -108,7 +108,12 @@ async def test_saves_in_the_relays_process_go_out_from_memory_and_the_rest_from_
     sqlite_settings: StoreSettings, nc: NATS
 ) -> None:
     with EventStore(sqlite_settings) as store, EventStore(sqlite_settings) as other_process:
-        relay = Relay(store.app_recorder, nc, poll_interval=0.05)  # type: ignore[arg-type]
+        relay = Relay(
+            store.app_recorder,  # type: ignore[arg-type]
+            nc,
+            poll_interval=0.05,
+            saving=store.saving,
+        )
         store.on_saved(relay.offer)
         await ensure_streams(nc.jetstream())
         events = await nc.subscribe(EVENTS_WILDCARD)
@@ -130,6 +135,46 @@ async def test_saves_in_the_relays_process_go_out_from_memory_and_the_rest_from_
     # before the relay knew where the stream stood. The others go out as offered.
     assert relay.from_store >= 1 and relay.from_memory >= 4
     assert relay.from_memory + relay.from_store == 6
+
+
+async def test_a_relay_woken_before_its_process_offers_a_save_waits_for_the_offer(
+    sqlite_settings: StoreSettings, nc: NATS
+) -> None:
+    # As on PostgreSQL, where the commit's NOTIFY can wake the relay before the save has
+    # offered what it stored: here the save itself wakes it first, and offers a moment later.
+    with EventStore(sqlite_settings) as store:
+        relay = Relay(
+            store.app_recorder,  # type: ignore[arg-type]
+            nc,
+            poll_interval=POLL_INTERVAL,
+            saving=store.saving,
+        )
+
+        def wake_then_offer(notifications: Sequence[Notification]) -> None:
+            relay.wake()
+            time.sleep(0.3)  # the relay's pass finds nothing offered, the save under way
+            relay.offer(notifications)
+
+        store.on_saved(wake_then_offer)
+        await ensure_streams(nc.jetstream())
+        events = await nc.subscribe(EVENTS_WILDCARD)
+        stop = asyncio.Event()
+        running = asyncio.create_task(relay.run(stop))
+        try:
+            ids = []
+            for n in range(4):
+                ids += [
+                    r.notification.id for r in await asyncio.to_thread(store.save, new_session(n))
+                ]
+                msg = await events.next_msg(timeout=POLL_INTERVAL)
+                assert (msg.headers or {})[MSG_ID_HEADER] == str(ids[-1])
+        finally:
+            stop.set()
+            await asyncio.wait_for(running, 30)
+    assert ids == [1, 2, 3, 4]
+    # Every pass woken early waited for the offer, and nothing was read back from the store.
+    assert (relay.from_memory, relay.from_store) == (4, 0)
+    assert relay.waits_for_offer >= 3
 
 
 async def test_a_relay_offered_more_than_it_may_hold_reads_the_store_instead(
