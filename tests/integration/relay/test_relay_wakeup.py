@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,13 +24,13 @@ from eventsourcing.persistence import Notification
 from nats.aio.client import Client as NATS
 from nats.aio.subscription import Subscription
 
-from events.relay import Relay
+from events.relay import Relay, StoredNotification
 from events.streams import ensure_streams
 from events.subjects import EVENTS_WILDCARD, MSG_ID_HEADER
 from services.manager.domain.session import Session
 from services.manager.relay_runner import run_relay
 from services.manager.settings import StoreSettings
-from services.manager.store import EventStore
+from services.manager.store import EventStore, SaveListener
 from tests.factories import requested_session
 
 #: far longer than a wake-up takes, so an event that arrives sooner was woken for
@@ -108,27 +108,11 @@ async def test_saves_in_the_relays_process_go_out_from_memory_and_the_rest_from_
     sqlite_settings: StoreSettings, nc: NATS
 ) -> None:
     with EventStore(sqlite_settings) as store, EventStore(sqlite_settings) as other_process:
-        relay = Relay(
-            store.app_recorder,  # type: ignore[arg-type]
-            nc,
-            poll_interval=0.05,
-            saving=store.saving,
-        )
-        store.on_saved(relay.offer)
-        await ensure_streams(nc.jetstream())
-        events = await nc.subscribe(EVENTS_WILDCARD)
-        stop = asyncio.Event()
-        running = asyncio.create_task(relay.run(stop))
-        try:
-            ids = []
-            for n in range(6):
-                saver = other_process if n == 3 else store  # one save the relay is not offered
-                ids += [r.notification.id for r in saver.save(new_session(n))]
-                msg = await events.next_msg(timeout=POLL_INTERVAL)
-                assert (msg.headers or {})[MSG_ID_HEADER] == str(ids[-1])
-        finally:
-            stop.set()
-            await asyncio.wait_for(running, 30)
+        async with offered_relay(store, nc, poll_interval=0.05) as (relay, events):
+            # One save by another process: the relay is not offered it.
+            ids = [
+                await save_and_see(other_process if n == 3 else store, n, events) for n in range(6)
+            ]
     assert ids == list(range(1, 7))
     assert relay.published == 6
     # The save by another process comes from the store; so may the first one, offered
@@ -142,35 +126,20 @@ async def test_a_relay_woken_before_its_process_offers_a_save_waits_for_the_offe
 ) -> None:
     # As on PostgreSQL, where the commit's NOTIFY can wake the relay before the save has
     # offered what it stored: here the save itself wakes it first, and offers a moment later.
-    with EventStore(sqlite_settings) as store:
-        relay = Relay(
-            store.app_recorder,  # type: ignore[arg-type]
-            nc,
-            poll_interval=POLL_INTERVAL,
-            saving=store.saving,
-        )
-
-        def wake_then_offer(notifications: Sequence[Notification]) -> None:
+    def wake_then_offer(relay: Relay) -> SaveListener:
+        def listener(notifications: Sequence[StoredNotification]) -> None:
             relay.wake()
             time.sleep(0.3)  # the relay's pass finds nothing offered, the save under way
             relay.offer(notifications)
 
-        store.on_saved(wake_then_offer)
-        await ensure_streams(nc.jetstream())
-        events = await nc.subscribe(EVENTS_WILDCARD)
-        stop = asyncio.Event()
-        running = asyncio.create_task(relay.run(stop))
-        try:
-            ids = []
-            for n in range(4):
-                ids += [
-                    r.notification.id for r in await asyncio.to_thread(store.save, new_session(n))
-                ]
-                msg = await events.next_msg(timeout=POLL_INTERVAL)
-                assert (msg.headers or {})[MSG_ID_HEADER] == str(ids[-1])
-        finally:
-            stop.set()
-            await asyncio.wait_for(running, 30)
+        return listener
+
+    with EventStore(sqlite_settings) as store:
+        async with offered_relay(store, nc, POLL_INTERVAL, listener=wake_then_offer) as (
+            relay,
+            events,
+        ):
+            ids = [await save_and_see(store, n, events) for n in range(4)]
     assert ids == [1, 2, 3, 4]
     # Every pass woken early waited for the offer, and nothing was read back from the store.
     assert (relay.from_memory, relay.from_store) == (4, 0)
@@ -214,6 +183,44 @@ class SavesDuringRead:
             session, self.save_during_next_read = self.save_during_next_read, None
             self._store.save(session)
         return found
+
+
+@asynccontextmanager
+async def offered_relay(
+    store: EventStore,
+    nc: NATS,
+    poll_interval: float,
+    *,
+    listener: Callable[[Relay], SaveListener] = lambda relay: relay.offer,
+) -> AsyncIterator[tuple[Relay, Subscription]]:
+    """A relay in ``store``'s process, told of its saves by ``listener(relay)`` (offered them,
+    by default); yields it with a plain subscription to what it publishes."""
+    relay = Relay(
+        store.app_recorder,  # type: ignore[arg-type]
+        nc,
+        poll_interval=poll_interval,
+        saving=store.saving,
+    )
+    store.on_saved(listener(relay))
+    await ensure_streams(nc.jetstream())
+    events = await nc.subscribe(EVENTS_WILDCARD)
+    stop = asyncio.Event()
+    running = asyncio.create_task(relay.run(stop))
+    try:
+        yield relay, events
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, 30)
+        await events.unsubscribe()
+
+
+async def save_and_see(saver: EventStore, n: int, events: Subscription) -> int:
+    """Save session ``n`` (in a thread, as the manager saves) and wait until it is on the
+    stream; its notification id."""
+    (saved,) = await asyncio.to_thread(saver.save, new_session(n))
+    msg = await events.next_msg(timeout=POLL_INTERVAL)
+    assert (msg.headers or {})[MSG_ID_HEADER] == str(saved.notification.id)
+    return saved.notification.id
 
 
 @asynccontextmanager
