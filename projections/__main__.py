@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 
 import nats
 
@@ -21,15 +20,12 @@ from projections.runner import ProjectionRunner
 from projections.settings import ReadStoreSettings
 from services import collector, sqlite_library
 from services.manager.settings import NatsSettings
+from services.service_loop import run_until_stopped
 
 log = logging.getLogger("berth.projections")
 
 
-async def _main() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+async def _main(stop: asyncio.Event) -> None:
     settings = ReadStoreSettings.from_env()
     nats_url = NatsSettings.from_env().url
     nc = await nats.connect(nats_url, max_reconnect_attempts=-1)
@@ -60,7 +56,7 @@ async def _main() -> None:
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     sqlite_library.configure()
-    asyncio.run(_main())
+    run_until_stopped(_main)
 
 
 if __name__ == "__main__":

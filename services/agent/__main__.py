@@ -11,16 +11,15 @@ running when it stops; the next start adopts them.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import re
-import signal
 import sys
 
 from services.agent.accelerators.loading import PluginLoadError
 from services.agent.bootstrap import AgentError, run_agent
 from services.agent.podman_service import PodmanUnavailable
 from services.agent.settings import AgentSettings
+from services.service_loop import run_until_stopped
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 
@@ -58,19 +57,11 @@ def settings_from(args: argparse.Namespace) -> AgentSettings:
     return settings
 
 
-async def _main(settings: AgentSettings) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await run_agent(settings, stop)
-
-
 def main() -> None:
     settings = settings_from(_parser().parse_args())
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
-        asyncio.run(_main(settings))
+        run_until_stopped(lambda stop: run_agent(settings, stop))
     except (AgentError, PodmanUnavailable, PluginLoadError) as exc:
         print(f"agent: {exc}", file=sys.stderr)
         sys.exit(1)

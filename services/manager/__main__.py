@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 
 import nats
 
@@ -17,13 +16,10 @@ from services import sqlite_library
 from services.manager.relay_runner import run_relay
 from services.manager.settings import NatsSettings, StoreSettings
 from services.manager.store import EventStore
+from services.service_loop import run_until_stopped
 
 
-async def _main(mode: str) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+async def _main(mode: str, stop: asyncio.Event) -> None:
     store = EventStore(StoreSettings.from_env())
     nc = await nats.connect(NatsSettings.from_env().url, max_reconnect_attempts=-1)
     try:
@@ -44,7 +40,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     sqlite_library.configure()
-    asyncio.run(_main(args.mode))
+    run_until_stopped(lambda stop: _main(args.mode, stop))
 
 
 if __name__ == "__main__":

@@ -244,6 +244,24 @@ async def serve(store: EventStore, nc: NATS, stop: asyncio.Event) -> None:
         await run_relay(store, nc, stop)
     finally:
         stop.set()
+        try:
+            await stop_broker(broker)
+        finally:
+            await asyncio.gather(*tasks, return_exceptions=True)
+            decide.close()
+
+
+async def stop_broker(broker: NatsBroker) -> None:
+    """Stop answering commands, and close the broker's connection whatever state it is in.
+
+    The broker drains its connection, which nats-py refuses while the connection is
+    reconnecting (nats-server gone, as when the whole stack stops at once); left open, the
+    connection would go on trying to reconnect for as long as the process lives.
+    """
+    connection = broker.connection
+    try:
         await broker.stop()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        decide.close()
+    except Exception as exc:
+        log.info("the command broker stopped without draining its connection (%r)", exc)
+    if not connection.is_closed:
+        await connection.close()

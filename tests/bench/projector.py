@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 import sys
 import threading
 import time
@@ -34,6 +33,7 @@ from projections.runner import ProjectionRunner
 from projections.settings import ReadStoreSettings
 from services import collector, sqlite_library
 from services.manager.settings import NatsSettings
+from services.service_loop import run_until_stopped
 
 COMMITTED = "committed"
 
@@ -135,11 +135,7 @@ class CommitClock:
         self._inner.close()
 
 
-async def _main() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+async def _main(stop: asyncio.Event) -> None:
     settings = ReadStoreSettings.from_env()
     nc = await nats.connect(NatsSettings.from_env().url, max_reconnect_attempts=-1)
     store = CommitClock(open_read_store(settings))
@@ -160,7 +156,7 @@ def main() -> None:
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
     sqlite_library.configure()
-    asyncio.run(_main())
+    run_until_stopped(_main)
 
 
 if __name__ == "__main__":

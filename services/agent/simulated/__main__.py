@@ -10,15 +10,14 @@ It talks to the NATS server at ``BERTH_NATS_URL`` and runs until SIGINT/SIGTERM.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import re
-import signal
 import sys
 
 from services.agent.simulated.fleet import FleetError, run_fleet
 from services.agent.simulated.kernels import Timing
 from services.agent.simulated.settings import FleetSettings
+from services.service_loop import run_until_stopped
 
 PREFIX_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,40}$")
 
@@ -77,19 +76,11 @@ def settings_from(args: argparse.Namespace) -> FleetSettings:
     )
 
 
-async def _main(settings: FleetSettings) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await run_fleet(settings, stop)
-
-
 def main() -> None:
     settings = settings_from(_parser().parse_args())
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
-        asyncio.run(_main(settings))
+        run_until_stopped(lambda stop: run_fleet(settings, stop))
     except FleetError as exc:
         print(f"simulated fleet: {exc}", file=sys.stderr)
         sys.exit(1)
