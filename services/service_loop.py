@@ -1,18 +1,21 @@
-"""Running a service process until SIGINT or SIGTERM, and ending it when its work has ended.
+"""Running a service process until SIGINT or SIGTERM, and ending it then, whatever it waits on.
 
 :func:`run_until_stopped` gives the service's main coroutine an event that either signal sets,
-and runs it. When the coroutine returns (or raises), the tasks it left behind are cancelled.
-``asyncio.run`` would then wait for every one of them, however long it takes; here each gets
-:data:`GRACE` seconds, and whatever still runs after that is named in a warning and left
-behind, so the process ends all the same.
+and runs it. A service stops by itself once the event is set; one still running
+:data:`GRACE` seconds later (stuck connecting to a server that has gone, say) is cancelled.
+When it has ended, the tasks it left behind are cancelled too. ``asyncio.run`` would then wait
+for every one of them, however long it takes; here each gets :data:`GRACE` seconds, and
+whatever still runs after that is named in a warning and left behind, so the process ends all
+the same.
 
-A task that outlives its cancellation is not hypothetical. nats-py reconnects in a loop that
-takes any failed attempt as a reason to try again, two seconds later, for as long as the
-process lives (the services connect with ``max_reconnect_attempts=-1``). On Python 3.11,
-``asyncio.wait_for`` turns a cancellation that arrives just as the attempt it waits for fails
-into that failure, so a cancelled reconnection loop with no server to reach can carry on for
-ever. That kept a manager running after ``berth up`` had been killed and nats-server had gone
-with it (``deploy/supervisor.py``: the children of a killed stack get SIGTERM).
+Both happen when a killed ``berth up`` takes its children with it (``deploy/supervisor.py``:
+each gets SIGTERM from the kernel, nats-server included). An agent still connecting then waits
+for a server that is gone: the services connect with ``max_reconnect_attempts=-1``, so
+``nats.connect`` tries again every two seconds, for ever. And a task can outlive its
+cancellation: nats-py reconnects in a loop that takes any failed attempt as a reason to try
+again, and on Python 3.11 ``asyncio.wait_for`` turns a cancellation that arrives just as the
+attempt it waits for fails into that failure, so a cancelled reconnection loop with no server
+to reach can carry on for ever. Both have kept a service of a killed stack running.
 """
 
 from __future__ import annotations
@@ -21,22 +24,23 @@ import asyncio
 import logging
 import signal
 from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from typing import Any
 
 log = logging.getLogger("berth.service")
 
-T = TypeVar("T")
-
-#: how long the tasks left behind by a service's main coroutine get to end once cancelled (s)
+#: how long a service gets to stop once asked to, and the tasks it leaves behind to end once
+#: cancelled (seconds)
 GRACE = 5.0
 
 
 def run_until_stopped(
-    main: Callable[[asyncio.Event], Coroutine[Any, Any, T]], *, grace: float = GRACE
-) -> T:
-    """Run ``main(stop)`` in a new event loop, ``stop`` set by SIGINT or SIGTERM; its result.
+    main: Callable[[asyncio.Event], Coroutine[Any, Any, None]], *, grace: float = GRACE
+) -> None:
+    """Run ``main(stop)`` in a new event loop, ``stop`` set by SIGINT or SIGTERM.
 
-    Once it has ended, the tasks still running are cancelled and given ``grace`` seconds.
+    ``main`` gets ``grace`` seconds to end once ``stop`` is set before it is cancelled; once it
+    has ended, the tasks still running are cancelled and given ``grace`` seconds.
+    An error of ``main`` is raised.
     """
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
@@ -44,7 +48,7 @@ def run_until_stopped(
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        return loop.run_until_complete(main(stop))
+        loop.run_until_complete(_until_stopped(main(stop), stop, grace))
     finally:
         try:
             _end_leftovers(loop, grace)
@@ -55,6 +59,29 @@ def run_until_stopped(
                 loop.remove_signal_handler(sig)
             asyncio.set_event_loop(None)
             loop.close()
+
+
+async def _until_stopped(
+    main: Coroutine[Any, Any, None], stop: asyncio.Event, grace: float
+) -> None:
+    service = asyncio.ensure_future(main)
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({service, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not service.done():
+            await asyncio.wait({service}, timeout=grace)
+        if not service.done():
+            log.warning(
+                "still running %.1f s after it was asked to stop; cancelling it (%s)",
+                grace,
+                _described(service),
+            )
+            service.cancel()
+            await asyncio.wait({service}, timeout=grace)
+    finally:
+        stopping.cancel()
+    if service.done() and not service.cancelled():
+        service.result()  # its error, if it failed
 
 
 def _end_leftovers(loop: asyncio.AbstractEventLoop, grace: float) -> None:
