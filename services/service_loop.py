@@ -34,15 +34,19 @@ GRACE = 5.0
 
 
 def run_until_stopped(
-    main: Callable[[asyncio.Event], Coroutine[Any, Any, None]], *, grace: float = GRACE
+    main: Callable[[asyncio.Event], Coroutine[Any, Any, None]],
+    *,
+    grace: float = GRACE,
+    loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None,
 ) -> None:
-    """Run ``main(stop)`` in a new event loop, ``stop`` set by SIGINT or SIGTERM.
+    """Run ``main(stop)`` in a new event loop (``loop_factory``'s, if given), ``stop`` set by
+    SIGINT or SIGTERM.
 
     ``main`` gets ``grace`` seconds to end once ``stop`` is set before it is cancelled; once it
     has ended, the tasks still running are cancelled and given ``grace`` seconds.
     An error of ``main`` is raised.
     """
-    loop = asyncio.new_event_loop()
+    loop = (loop_factory or asyncio.new_event_loop)()
     asyncio.set_event_loop(loop)
     try:
         stop = asyncio.Event()

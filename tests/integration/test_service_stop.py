@@ -19,6 +19,7 @@ from services.manager.settings import StoreSettings
 from tests.integration.relay.processes import Processes, berth_env
 
 SERVICES = {
+    "gateway": ("-m", "services.gateway"),
     "manager": ("-m", "services.manager", "serve"),
     "projections": ("-m", "projections"),
     "simulated-agents": ("-m", "services.agent.simulated", "--prefix", "stop", "--agents", "1"),
@@ -31,11 +32,12 @@ def test_a_service_still_connecting_ends_after_sigterm(service: str, tmp_path: P
     settings = StoreSettings(backend="sqlite", sqlite_path=tmp_path / "events.sqlite3")
     env = berth_env(settings, nobody, tmp_path / "data")
     env["BERTH_READMODELS_PATH"] = str(tmp_path / "readmodels.sqlite3")
+    env["BERTH_GATEWAY_PORT"] = str(free_port())
     procs = Processes(env, tmp_path / "logs")
     proc = procs.start(service, *SERVICES[service])
     try:
         deadline = time.monotonic() + 60
-        while not procs.said(service, "Connect call failed"):  # it is in nats.connect's loop
+        while not procs.said(service, "ConnectionRefusedError"):  # in nats.connect's loop
             assert proc.poll() is None, procs.log_path(service).read_text()
             assert time.monotonic() < deadline, procs.log_path(service).read_text()
             time.sleep(0.1)
